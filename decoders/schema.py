@@ -1,0 +1,295 @@
+"""Helpers that let device models stay declarative construct tables.
+
+A model declares one fixed-layout ``Struct`` per message type. This module runs them: it checks the
+frame length against the layout before parsing (so a short frame names the field it cuts through),
+turns construct's own errors into the project's :class:`~decoders.errors.DecodeError` family, and
+hands back plain JSON-safe dicts instead of ``Container`` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+import construct as cs
+
+from decoders.errors import (
+    DecodeError,
+    ShortFrame,
+    TrailingBytes,
+    UnknownMessageType,
+    ValueOutOfRange,
+)
+
+
+class Scaled(cs.Adapter):  # type: ignore[misc]
+    """An integer on the wire, a scaled number in Python: ``value = raw * scale + offset``.
+
+    ``unknown`` is the raw sentinel a datasheet uses for "no value" (parsed as ``None``);
+    ``valid`` is the closed range a real value must lie in, checked on parse and on build.
+    """
+
+    def __init__(
+        self,
+        subcon: cs.Construct,
+        scale: float = 1,
+        *,
+        offset: float = 0,
+        digits: int | None = None,
+        unknown: int | None = None,
+        valid: tuple[float, float] | None = None,
+    ) -> None:
+        super().__init__(subcon)
+        self.scale = scale
+        self.offset = offset
+        self.digits = digits if digits is not None else _digits_for(scale)
+        self.unknown = unknown
+        self.valid = valid
+
+    def _decode(self, obj: int, context: Any, path: str) -> float | int | None:
+        if obj == self.unknown:
+            return None
+        value = obj * self.scale + self.offset
+        value = round(value, self.digits) if self.digits else round(value)
+        self._check(value, path)
+        return value
+
+    def _encode(self, obj: float | None, context: Any, path: str) -> int:
+        if obj is None:
+            if self.unknown is None:
+                raise cs.ValidationError("this field has no 'unknown' value", path=path)
+            return self.unknown
+        self._check(obj, path)
+        return round((obj - self.offset) / self.scale)
+
+    def _check(self, value: float, path: str) -> None:
+        if self.valid is not None and not self.valid[0] <= value <= self.valid[1]:
+            raise cs.ValidationError(
+                f"expected {self.valid[0]}..{self.valid[1]}, got {value}", path=path
+            )
+
+
+class Named(cs.Adapter):  # type: ignore[misc]
+    """An integer code on the wire, its datasheet name in Python; an undefined code is an error
+    that names the codes the datasheet does define."""
+
+    def __init__(self, subcon: cs.Construct, names: Mapping[int, str]) -> None:
+        super().__init__(subcon)
+        self.names = dict(names)
+        self.codes = {name: code for code, name in self.names.items()}
+
+    def _decode(self, obj: int, context: Any, path: str) -> str:
+        try:
+            return self.names[obj]
+        except KeyError:
+            raise cs.ValidationError(
+                f"expected one of {sorted(self.names)}, got {obj}", path=path
+            ) from None
+
+    def _encode(self, obj: str, context: Any, path: str) -> int:
+        try:
+            return self.codes[obj]
+        except KeyError:
+            raise cs.ValidationError(
+                f"expected one of {sorted(self.codes)}, got {obj!r}", path=path
+            ) from None
+
+
+def _digits_for(scale: float) -> int:
+    """Decimal places that keep every step of ``scale`` and nothing more (1e-7 → 7, 0.025 → 3)."""
+    exponent = Decimal(repr(scale)).normalize().as_tuple().exponent
+    return max(0, -int(exponent))
+
+
+def plain(obj: Any) -> Any:
+    """Turn construct results into JSON-safe values: dicts, lists, ints, floats, str, hex."""
+    if isinstance(obj, Mapping):
+        return {k: plain(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [plain(v) for v in obj]
+    if isinstance(obj, bytes | bytearray):
+        return bytes(obj).hex().upper()
+    if isinstance(obj, cs.EnumIntegerString):
+        return str(obj)
+    return obj
+
+
+def field_offsets(schema: cs.Construct, base: int = 0, prefix: str = "") -> dict[str, int]:
+    """Byte offset of every named field of a fixed-layout struct (bit fields: their byte)."""
+    offsets: dict[str, int] = {}
+    inner = _unwrap(schema)
+    if not isinstance(inner, cs.Struct):
+        return offsets
+    bits = _is_bitwise(schema)
+    position = 0
+    for sub in inner.subcons:
+        name = getattr(sub, "name", None)
+        here = base + (position // 8 if bits else position)
+        if name:
+            offsets[prefix + name] = here
+            if _is_bitwise(sub) or isinstance(_unwrap(sub), cs.Struct):
+                offsets.update(field_offsets(sub, here, prefix + name + "."))
+        try:
+            position += sub.sizeof()
+        except cs.SizeofError:
+            break
+    return offsets
+
+
+def _unwrap(con: cs.Construct) -> cs.Construct:
+    while isinstance(con, cs.Renamed | cs.Transformed | cs.Restreamed | cs.Adapter):
+        con = con.subcon
+    return con
+
+
+def _is_bitwise(con: cs.Construct) -> bool:
+    while isinstance(con, cs.Renamed):
+        con = con.subcon
+    return isinstance(con, cs.Transformed | cs.Restreamed)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One fixed-size frame layout. ``tail`` names a final field that takes any remaining bytes
+    (kept as hex), for frames whose vendor documents optional appended data."""
+
+    name: str
+    schema: cs.Construct
+    tail: str | None = None
+
+    @cached_property
+    def size(self) -> int:
+        return int(self.schema.sizeof())
+
+    @cached_property
+    def offsets(self) -> dict[str, int]:
+        return field_offsets(self.schema)
+
+    @cached_property
+    def compiled(self) -> cs.Construct:
+        # Compiled once at load and reused: construct's interpreter is several times slower.
+        return self.schema.compile()
+
+    def field_at(self, offset: int) -> str | None:
+        """The last top-level field starting at or before ``offset``."""
+        found = None
+        for name, start in self.offsets.items():
+            if "." not in name and start <= offset:
+                found = name
+        return found
+
+    def parse(self, frame: bytes, model: str) -> dict[str, Any]:
+        if len(frame) < self.size:
+            field = self.field_at(len(frame))
+            raise ShortFrame(
+                f"{self.name} frame is too short",
+                model=model,
+                field=field,
+                offset=len(frame),
+                expected=f"{self.size} bytes",
+                got=f"{len(frame)} bytes",
+                frame=frame,
+            )
+        if len(frame) > self.size and self.tail is None:
+            raise TrailingBytes(
+                f"{self.name} frame has bytes after its end",
+                model=model,
+                offset=self.size,
+                expected=f"{self.size} bytes",
+                got=f"{len(frame)} bytes",
+                frame=frame,
+            )
+        try:
+            fields = plain(self.compiled.parse(frame[: self.size]))
+        except cs.ValidationError:
+            # Compiled parsers do not know field paths; the interpreter does. Errors are rare,
+            # so re-parse only then to name the field.
+            error = self._interpreted_error(frame)
+            field = _path_field(error.path)
+            raise ValueOutOfRange(
+                f"{self.name} field out of range",
+                model=model,
+                field=field,
+                offset=self.offsets.get(field or ""),
+                expected=_after(str(error), "expected ", ", got"),
+                got=_after(str(error), ", got ", None),
+                frame=frame,
+            ) from None
+        except cs.ConstructError as error:  # any other construct failure is still ours to name
+            raise DecodeError(
+                f"{self.name} frame does not parse: {error}",
+                model=model,
+                field=_path_field(error.path),
+                frame=frame,
+            ) from None
+        if self.tail is not None:
+            fields[self.tail] = frame[self.size :].hex().upper()
+        return fields
+
+    def _interpreted_error(self, frame: bytes) -> cs.ValidationError:
+        try:
+            self.schema.parse(frame[: self.size])
+        except cs.ValidationError as error:
+            return error
+        raise AssertionError("compiled and interpreted parsers disagree")  # pragma: no cover
+
+    def build(self, fields: Mapping[str, Any]) -> bytes:
+        data = dict(fields)
+        tail = data.pop(self.tail, "") if self.tail else ""
+        return bytes(self.schema.build(data)) + bytes.fromhex(tail or "")
+
+
+def _path_field(path: str | None) -> str | None:
+    if not path:
+        return None
+    parts = [p.strip() for p in path.split("->")]
+    names = [p for p in parts if p and not p.startswith("(")]
+    return ".".join(names) or None
+
+
+def _after(text: str, start: str, end: str | None) -> str | None:
+    if start not in text:
+        return None
+    rest = text.split(start, 1)[1]
+    return rest.split(end, 1)[0] if end and end in rest else rest.strip()
+
+
+def select(
+    table: Mapping[int, Layout],
+    key: int,
+    *,
+    model: str,
+    field: str,
+    offset: int,
+    frame: bytes,
+) -> Layout:
+    """The layout for a selector value, or :class:`UnknownMessageType` naming the choices."""
+    try:
+        return table[key]
+    except KeyError:
+        raise UnknownMessageType(
+            f"unknown {field}",
+            model=model,
+            field=field,
+            offset=offset,
+            expected="one of " + ", ".join(f"0x{k:02X}" for k in sorted(table)),
+            got=f"0x{key:02X}",
+            frame=frame,
+        ) from None
+
+
+def need(frame: bytes, size: int, *, model: str, field: str) -> None:
+    """Raise :class:`ShortFrame` when a frame is too short to read its selector ``field``."""
+    if len(frame) < size:
+        raise ShortFrame(
+            "frame is too short",
+            model=model,
+            field=field,
+            offset=len(frame),
+            expected=f"at least {size} bytes",
+            got=f"{len(frame)} bytes",
+            frame=frame,
+        )

@@ -1,0 +1,134 @@
+"""Network-neutral value types: uplinks, fixes, the messages a frame means, and a decode result.
+
+Messages are plain slotted dataclasses; none of them ever holds a construct ``Container``, so they
+can be compared, hashed, logged and turned into JSON without knowing how they were parsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+FixSource = Literal["gps", "wifi", "network", "cached"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A position in degrees. ``source == "cached"`` marks a fix the device says is not fresh."""
+
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    source: FixSource = "gps"
+    fixed_at: datetime | None = None
+
+    @property
+    def is_fresh(self) -> bool:
+        return self.source != "cached"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"latitude": self.latitude, "longitude": self.longitude}
+        if self.accuracy_m is not None:
+            out["accuracy_m"] = self.accuracy_m
+        out["source"] = self.source
+        if self.fixed_at is not None:
+            out["fixed_at"] = self.fixed_at.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """One uplink as any network delivered it, reduced to what decoding and dedup need."""
+
+    network: Literal["sigfox", "lorawan"]
+    device: str
+    payload: bytes
+    received_at: datetime
+    dedup_key: str
+    port: int | None = None
+    sequence: int | None = None
+    network_location: Fix | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Message:
+    """Base of the messages a frame can mean; ``kind`` is the CLI/JSON name."""
+
+    __slots__ = ()
+    kind: ClassVar[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, Fix):
+                out.update(value.as_dict())
+            elif value is not None:
+                out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Alert(Message):
+    """The wearer asks for help. ``sustained`` marks devices that repeat the alarm as a state in
+    every frame while it is active: only its rising edge opens a callout."""
+
+    kind: ClassVar[str] = "alert"
+    trigger: str
+    fix: Fix | None = None
+    sustained: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Location(Message):
+    kind: ClassVar[str] = "location"
+    fix: Fix
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(Message):
+    kind: ClassVar[str] = "cancel"
+    reason: str = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class Battery(Message):
+    kind: ClassVar[str] = "battery"
+    percent: int | None = None
+    voltage_mv: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button(Message):
+    """A press the template decides the meaning of (alert, cancel, or nothing)."""
+
+    kind: ClassVar[str] = "button"
+    gesture: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status(Message):
+    """Anything informational: arming, configuration, firmware, an alarm state clearing."""
+
+    kind: ClassVar[str] = "status"
+    event: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The result of decoding one frame."""
+
+    model: str
+    fields: dict[str, Any]
+    messages: tuple[Message, ...]
+    port: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "port": self.port,
+            "fields": self.fields,
+            "messages": [m.as_dict() for m in self.messages],
+        }
