@@ -6,10 +6,7 @@ from decoders.errors import UnknownModel
 from decoders.model import Model
 from decoders.models import aura_reference
 
-MODELS: dict[str, Model] = {
-    module.MODEL.id: module.MODEL
-    for module in (aura_reference,)
-}
+MODELS: dict[str, Model] = {module.MODEL.id: module.MODEL for module in (aura_reference,)}
 
 
 def get_model(model_id: str) -> Model:
