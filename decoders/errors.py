@@ -22,6 +22,17 @@ class UnknownModel(ConfigError, LookupError):
     """No device model has that id."""
 
 
+class GrammarError(ConfigError):
+    """A Sigfox custom payload grammar is malformed. ``token`` is the offending piece of text and
+    ``column`` its 1-based position in the grammar, so an editor or a caret line can point at it."""
+
+    def __init__(self, reason: str, *, token: str, column: int) -> None:
+        self.reason = reason
+        self.token = token
+        self.column = column
+        super().__init__(f"bad grammar at column {column} ({token!r}): {reason}")
+
+
 class DecodeError(AuraUplinkError, ValueError):
     """A frame cannot be decoded. Subclasses say why; the attributes say where."""
 
@@ -107,3 +118,14 @@ class UnknownPort(DecodeError):
 
 class ValueOutOfRange(DecodeError):
     """A field parsed, but its value is impossible (latitude 120°, battery 180 %, …)."""
+
+
+class EnvelopeError(AuraUplinkError, ValueError):
+    """A network callback body is malformed (missing field, wrong type). ``field`` names it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "message": str(self), "field": self.field}

@@ -50,6 +50,9 @@ class Uplink:
     sequence: int | None = None
     network_location: Fix | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    # Set when the envelope was fine but its payload text was not (bad hex/base64): the uplink
+    # is still kept, raw, as undecodable, because it might be a panic.
+    payload_error: str | None = None
 
 
 class Message:

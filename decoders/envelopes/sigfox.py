@@ -1,0 +1,91 @@
+"""Sigfox backend callback bodies (DATA UPLINK, BIDIR, DATA_ADVANCED) -> :class:`Uplink`.
+
+Variables and their types: ``specs/sigfox-callbacks.md`` §1.3 (support.sigfox.com/docs/uplink,
+/docs/data-advanced). ``time`` is epoch seconds; ``seqNumber`` is optional ("if available") and
+wraps at 4096, so the natural key is (device, seqNumber, time) — the same for the UPLINK and the
+DATA_ADVANCED callbacks of one message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from decoders.envelopes.coerce import boolean, epoch_seconds, field, hex_id, integer, number
+from decoders.errors import EnvelopeError
+from decoders.types import Fix, Uplink
+
+# computedLocation.status 1 = "location available" (public receivers; the code table itself was
+# not retrievable, see the spec). A missing status with coordinates present is taken as usable.
+LOCATION_AVAILABLE = 1
+
+
+def dedup_key(device: str, sequence: int | None, time: datetime | None) -> str:
+    seconds = "?" if time is None else str(int(time.timestamp()))
+    return f"sigfox:{device}:{'' if sequence is None else sequence}:{seconds}"
+
+
+def parse_sigfox(body: Mapping[str, Any], *, require_time: bool = True) -> Uplink:
+    """An uplink from a Sigfox DATA (UPLINK/BIDIR) or DATA_ADVANCED callback body."""
+    if not isinstance(body, Mapping):
+        raise EnvelopeError("callback body must be an object of Sigfox variables")
+    device = hex_id(body, "device")
+    time = epoch_seconds(body, "time", required=require_time)
+    sequence = integer(body, "seqNumber", required=False)
+    data = field(body, "data", required=False) or ""
+    payload, payload_error = _payload(str(data))
+    return Uplink(
+        network="sigfox",
+        device=device,
+        payload=payload,
+        received_at=time or datetime.fromtimestamp(0, tz=UTC),
+        dedup_key=dedup_key(device, sequence, time),
+        sequence=sequence,
+        network_location=computed_location(body, time),
+        raw=dict(body),
+        payload_error=payload_error,
+    )
+
+
+def wants_downlink(body: Mapping[str, Any]) -> bool:
+    """BIDIR: the device asked for a downlink (``{ack}``)."""
+    return boolean(body, "ack")
+
+
+def computed_location(body: Mapping[str, Any], time: datetime | None) -> Fix | None:
+    """The Atlas network fix of a DATA_ADVANCED callback, or None when absent/unavailable."""
+    location = body.get("computedLocation")
+    if location in (None, "", {}):
+        return None
+    if not isinstance(location, Mapping):
+        raise EnvelopeError(
+            "field 'computedLocation': expected an object", field="computedLocation"
+        )
+    status = integer(location, "status", required=False)
+    if status is not None and status != LOCATION_AVAILABLE:
+        return None
+    latitude = number(location, "lat", required=False)
+    longitude = number(location, "lng", required=False)
+    if latitude is None or longitude is None:
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise EnvelopeError(
+            f"field 'computedLocation': coordinates out of range: {latitude}, {longitude}",
+            field="computedLocation",
+        )
+    return Fix(
+        latitude=latitude,
+        longitude=longitude,
+        accuracy_m=number(location, "radius", required=False),
+        source="network",
+        fixed_at=time,
+    )
+
+
+def _payload(text: str) -> tuple[bytes, str | None]:
+    text = text.strip()
+    try:
+        return bytes.fromhex(text), None
+    except ValueError:
+        return b"", f"data is not hex: {text[:48]!r}"

@@ -1,0 +1,97 @@
+"""Template TOML: good configs load, every mistake names its key path."""
+
+from __future__ import annotations
+
+import pytest
+
+from decoders import ConfigError
+from decoders.templates import load_templates, template_from_table
+
+GOOD = """
+[templates.panic]
+device_type_id = 7
+model = "aura-reference"
+device_id = { start = 0, length = 8 }
+location_updates = "always"
+max_fix_age_s = 300
+battery_curve = [[3000, 0], [3600, 50], [4200, 100]]
+downlink = "01000000000000ff"
+
+[templates.panic.message_types]
+new_callout = 21
+
+[templates.panic.match]
+devices = ["1a2b3c4d"]
+sigfox_device_types = ["5f2a0b1c"]
+"""
+
+
+def test_a_full_template_loads(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GOOD)
+    tpl = load_templates(path)["panic"]
+    assert tpl.device_type_id == 7
+    assert tpl.model.id == "aura-reference"
+    assert tpl.device_id.derive("1a2b3c4d5e") == "1A2B3C4D"
+    assert tpl.location_updates == "always"
+    assert tpl.battery_percent(3300) == 25
+    assert tpl.battery_percent(2000) == 0 and tpl.battery_percent(5000) == 100
+    assert tpl.downlink == "01000000000000FF"
+    assert tpl.message_types[1] == 21 and tpl.message_types[4] == 4
+    assert tpl.match.devices == frozenset({"1A2B3C4D"})
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ({"model": "aura-reference"}, "missing required key 'device_type_id'"),
+        ({"device_type_id": "7", "model": "aura-reference"}, "templates.t.device_type_id"),
+        ({"device_type_id": 7, "model": "nope"}, "templates.t.model: unknown model 'nope'"),
+        ({"device_type_id": 7, "model": "aura-reference", "colour": 1}, "unknown key 'colour'"),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "location_updates": "sometimes"},
+            "templates.t.location_updates",
+        ),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "device_id": {"last": "8"}},
+            "templates.t.device_id.last",
+        ),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "battery_curve": [[3000, 0]]},
+            "templates.t.battery_curve",
+        ),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "downlink": "0102"},
+            "templates.t.downlink",
+        ),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "message_types": {"panic": 1}},
+            "unknown action 'panic'",
+        ),
+        (
+            {
+                "device_type_id": 7,
+                "model": "aura-reference",
+                "alert_gestures": ["long"],
+                "cancel_gestures": ["long"],
+            },
+            "both alert and cancel",
+        ),
+        (
+            {"device_type_id": 7, "model": "aura-reference", "match": {"eui": []}},
+            "unknown key 'eui'",
+        ),
+    ],
+)
+def test_mistakes_name_the_key(table, named) -> None:
+    with pytest.raises(ConfigError, match=named.replace("(", r"\(")):
+        template_from_table("t", table)
+
+
+def test_bad_toml_and_missing_file_are_config_errors(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[templates\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_templates(path)
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_templates(tmp_path / "missing.toml")

@@ -1,0 +1,1 @@
+"""aura-uplink webhook side: everything that does I/O (Flask routes, store, delivery, simulator)."""

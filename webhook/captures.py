@@ -1,0 +1,118 @@
+"""Reading captured frames for offline decoding: hex per line, CSV with a data column, or JSON
+lines of saved network callback bodies. Streams line by line, so memory stays flat however long
+the capture is."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from decoders.envelopes.sigfox import parse_sigfox
+from decoders.errors import EnvelopeError
+from decoders.types import Fix
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedFrame:
+    """One frame to decode, with what the capture says about where it came from."""
+
+    hex: str
+    line: int
+    port: int | None = None
+    serial: str | None = None
+    sequence: int | None = None
+    received_at: datetime | None = None
+    network_location: Fix | None = None
+    dedup_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureError:
+    """A line that is not a frame at all (bad JSON, a body without its fields)."""
+
+    text: str
+    line: int
+    error: dict[str, Any]
+
+
+def read_capture(lines: Iterable[str]) -> Iterator[CapturedFrame | CaptureError]:
+    """Frames from a capture. The format is chosen by the first non-blank, non-# line:
+    ``{`` starts JSON lines, a line with a comma and a ``data`` column is a CSV header,
+    anything else is hex, one frame per line."""
+    numbered = ((n, line.strip()) for n, line in enumerate(lines, start=1))
+    content = ((n, text) for n, text in numbered if text and not text.startswith("#"))
+    first = next(content, None)
+    if first is None:
+        return
+    rest = _chain(first, content)
+    if first[1].startswith("{"):
+        yield from _json_lines(rest)
+    elif "," in first[1] and "data" in [c.strip().lower() for c in first[1].split(",")]:
+        yield from _csv(first[1], content)
+    else:
+        for number, text in rest:
+            yield CapturedFrame(hex=text, line=number)
+
+
+def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    yield first
+    yield from rest
+
+
+def _json_lines(lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | CaptureError]:
+    for number, text in lines:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as error:
+            yield CaptureError(text, number, _error("InvalidJSON", f"line {number}: {error}"))
+            continue
+        try:
+            uplink = parse_sigfox(body, require_time=False)
+        except EnvelopeError as error:
+            yield CaptureError(text, number, error.as_dict())
+            continue
+        yield CapturedFrame(
+            hex=str(body.get("data") or "").strip(),
+            line=number,
+            serial=uplink.device,
+            sequence=uplink.sequence,
+            received_at=uplink.received_at if "time" in body else None,
+            network_location=uplink.network_location,
+            dedup_key=uplink.dedup_key if "time" in body else None,
+        )
+
+
+def _csv(header: str, lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | CaptureError]:
+    columns = [c.strip() for c in next(csv.reader([header]))]
+    lower = [c.lower() for c in columns]
+    for number, text in lines:
+        row = dict(zip(lower, next(csv.reader([text])), strict=False))
+        try:
+            yield CapturedFrame(
+                hex=row.get("data", "").strip(),
+                line=number,
+                port=_optional_int(row, ("port", "fport", "f_port")),
+                serial=(row.get("device") or row.get("deveui") or "").strip().upper() or None,
+                sequence=_optional_int(row, ("seqnumber", "sequence", "fcnt", "f_cnt")),
+            )
+        except ValueError as error:
+            yield CaptureError(text, number, _error("InvalidCSV", f"line {number}: {error}"))
+
+
+def _optional_int(row: dict[str, str], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        value = (row.get(name) or "").strip()
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                raise ValueError(f"column {name!r}: expected an integer, got {value!r}") from None
+    return None
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"type": kind, "message": message, "field": None, "offset": None}

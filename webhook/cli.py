@@ -1,0 +1,41 @@
+"""The ``aura-uplink`` command (click, bundled with Flask)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from decoders.models import MODELS
+from webhook.decode_command import decode_command
+
+
+@click.group()
+@click.version_option(package_name="aura-uplink")
+def main() -> None:
+    """Decode Sigfox/LoRaWAN panic-button and tracker frames and deliver them to AURA."""
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per model.")
+def models_command(as_json: bool) -> None:
+    """List the device models this version decodes."""
+    for model in sorted(MODELS.values(), key=lambda m: m.id):
+        ports = ",".join(str(p) for p in model.ports) or "-"
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": model.id,
+                        "network": model.network,
+                        "ports": list(model.ports),
+                        "title": model.title,
+                        "source": model.source,
+                    }
+                )
+            )
+        else:
+            click.echo(f"{model.id:<18} {model.network:<8} {ports:<8} {model.title}")
+
+
+main.add_command(decode_command)

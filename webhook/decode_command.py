@@ -1,0 +1,225 @@
+"""``aura-uplink decode``: a Unix filter from frames to one JSON object per frame (DESIGN §10)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import click
+
+from decoders import decode
+from decoders.aura import DeviceState
+from decoders.errors import ConfigError, DecodeError
+from decoders.mapping import events_for
+from decoders.model import Model
+from decoders.models import get_model
+from decoders.templates import Template, load_templates
+from decoders.types import Location
+from webhook.captures import CapturedFrame, CaptureError, read_capture
+
+
+@dataclass
+class EventContext:
+    """What turns decoded messages into AURA events for a run: one template, a state per device."""
+
+    template: Template
+    serial: str | None
+    states: dict[str, DeviceState] = field(default_factory=dict)
+    # Keys of uplinks already turned into events. Sigfox sends one message to the UPLINK and the
+    # DATA_ADVANCED callbacks; a capture of both must not open two callouts. Bounded, so a long
+    # capture keeps flat memory (repeats arrive within seconds of each other).
+    seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    seen_limit: int = 10_000
+
+    def events(self, frame: CapturedFrame, messages: tuple[Any, ...]) -> list[dict[str, Any]]:
+        serial = frame.serial or self.serial
+        if serial is None:
+            raise click.UsageError("events need a serial: give --serial or capture device ids")
+        device_id = self.template.device_id.derive(serial)
+        if self._repeat(frame.dedup_key):
+            messages = ()  # already acted on; only its network fix can add anything
+        if frame.network_location is not None:
+            messages = (*messages, Location(frame.network_location))
+        events, self.states[device_id] = events_for(
+            self.template,
+            serial,
+            messages,
+            self.states.get(device_id, DeviceState()),
+            now=frame.received_at or datetime.now(UTC),
+            sequence=frame.sequence,
+        )
+        return [event.as_json() for event in events]
+
+    def _repeat(self, key: str | None) -> bool:
+        if key is None:
+            return False
+        if key in self.seen:
+            return True
+        self.seen[key] = None
+        if len(self.seen) > self.seen_limit:
+            self.seen.popitem(last=False)
+        return False
+
+
+def choose_model(model_id: str | None, grammar: str | None) -> Model | None:
+    if grammar is not None:
+        if model_id is not None:
+            raise click.UsageError("give --model or --grammar, not both")
+        from decoders.grammar_model import model_from_grammar
+
+        try:
+            return model_from_grammar(grammar)
+        except ConfigError as error:
+            raise click.UsageError(str(error)) from None
+    return None if model_id is None else _registered(model_id)
+
+
+def _registered(model_id: str) -> Model:
+    try:
+        return get_model(model_id)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def choose_template(
+    model: Model | None,
+    config: str | None,
+    template_name: str | None,
+    device_type_id: int | None,
+) -> Template | None:
+    if config is None:
+        if device_type_id is None:
+            return None
+        if model is None:
+            raise click.UsageError("--device-type-id needs --model or --grammar")
+        return Template.for_model(model, device_type_id)
+    try:
+        templates = load_templates(config)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    if template_name is not None:
+        if template_name not in templates:
+            raise click.UsageError(f"no template {template_name!r} in {config}")
+        return templates[template_name]
+    candidates = [t for t in templates.values() if model is None or t.model.id == model.id]
+    if len(candidates) != 1:
+        raise click.UsageError(
+            f"{config} has {len(candidates)} templates for this model; choose with --template"
+        )
+    return candidates[0]
+
+
+def frames_from_args(hexes: Iterable[str], sequence: int | None) -> Iterator[CapturedFrame]:
+    for index, text in enumerate(hexes):
+        yield CapturedFrame(
+            hex=text, line=index + 1, sequence=None if sequence is None else sequence + index
+        )
+
+
+def run_decode(
+    frames: Iterable[CapturedFrame | CaptureError],
+    model: Model,
+    port: int | None,
+    context: EventContext | None,
+    out: IO[str],
+) -> int:
+    """Decode every frame, print one JSON line each; the number of frames that failed."""
+    failures = 0
+    for frame in frames:
+        if isinstance(frame, CaptureError):
+            failures += 1
+            _print(out, {"hex": None, "line": frame.line, "error": frame.error})
+            continue
+        try:
+            decoded = decode(model, frame.hex, frame.port if frame.port is not None else port)
+        except DecodeError as error:
+            failures += 1
+            _print(out, {"hex": frame.hex, "error": error.as_dict()})
+            continue
+        record: dict[str, Any] = {
+            "model": decoded.model,
+            "port": decoded.port,
+            "hex": frame.hex,
+            "fields": decoded.fields,
+            "messages": [m.as_dict() for m in decoded.messages],
+        }
+        if context is not None:
+            record["events"] = context.events(frame, decoded.messages)
+        _print(out, record)
+    return failures
+
+
+def _print(out: IO[str], record: dict[str, Any]) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@click.command("decode")
+@click.argument("hexes", nargs=-1)
+@click.option("--model", "model_id", help="Model id (see `aura-uplink models`).")
+@click.option("--grammar", help="A Sigfox custom payload config to decode with instead.")
+@click.option("--port", type=int, help="LoRaWAN fPort of the frames.")
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Capture file (hex per line, CSV with a data column, JSON lines of callback bodies); "
+    "- reads stdin.",
+)
+@click.option("--config", type=click.Path(dir_okay=False, exists=True), help="TOML templates.")
+@click.option("--template", "template_name", help="Template name in --config.")
+@click.option("--device-type-id", type=int, help="AURA device_type_id: adds events.")
+@click.option("--serial", help="Device serial the AURA device_id is derived from.")
+@click.option("--sequence", type=int, help="Sequence number of the first frame.")
+def decode_command(
+    hexes: tuple[str, ...],
+    model_id: str | None,
+    grammar: str | None,
+    port: int | None,
+    input_path: str | None,
+    config: str | None,
+    template_name: str | None,
+    device_type_id: int | None,
+    serial: str | None,
+    sequence: int | None,
+) -> None:
+    """Decode frames given as HEX arguments or read with --input; one JSON object per frame.
+
+    Exit status 1 if any frame failed to decode (its error object is printed, the rest go on)."""
+    model = choose_model(model_id, grammar)
+    template = choose_template(model, config, template_name, device_type_id)
+    if model is None:
+        if template is None:
+            raise click.UsageError("give --model, --grammar or --config")
+        model = template.model
+    if bool(hexes) == bool(input_path):
+        raise click.UsageError("give HEX arguments or --input, not both and not neither")
+    context = None if template is None else EventContext(template, serial and serial.upper())
+    out = click.get_text_stream("stdout")
+    if input_path is None:
+        failures = run_decode(frames_from_args(hexes, sequence), model, port, context, out)
+    else:
+        with click.open_file(input_path, "r", encoding="utf-8") as handle:
+            failures = run_decode(_with_progress(handle, input_path), model, port, context, out)
+    sys.exit(1 if failures else 0)
+
+
+def _with_progress(handle: IO[str], path: str) -> Iterator[CapturedFrame | CaptureError]:
+    """Frames, with a progress bar on stderr for long files when a person is watching."""
+    size = os.path.getsize(path) if path != "-" else 0
+    if not (size > 1_000_000 and sys.stderr.isatty()):
+        yield from read_capture(handle)
+        return
+    with click.progressbar(length=size, label="decoding", file=sys.stderr) as bar:
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                bar.update(len(line))
+                yield line
+
+        yield from read_capture(lines())
