@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from decoders.errors import UnknownModel
 from decoders.model import Model
-from decoders.models import aura_reference
+from decoders.models import aura_reference, oyster_sigfox, sensit_v3, simplepack
 
-MODELS: dict[str, Model] = {module.MODEL.id: module.MODEL for module in (aura_reference,)}
+MODELS: dict[str, Model] = {
+    module.MODEL.id: module.MODEL
+    for module in (aura_reference, sensit_v3, oyster_sigfox, simplepack)
+}
 
 
 def get_model(model_id: str) -> Model:

@@ -1,0 +1,212 @@
+"""simplepack: fixture frames field by field, error cases, no lost presses, and properties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from decoders import (
+    Alert,
+    Button,
+    DecodeError,
+    ShortFrame,
+    Status,
+    TrailingBytes,
+    UnknownMessageType,
+    decode,
+)
+from decoders.models import simplepack
+
+MODEL = "simplepack"
+FIXTURE = json.loads(
+    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
+)
+PRESSES = {0x30: "short", 0x31: "double", 0x32: "long"}
+WIFI_PRESSES = {
+    0x9C: "short",
+    0x9D: "short",
+    0x9E: "double",
+    0x9F: "double",
+    0xA0: "long",
+    0xA1: "long",
+}
+STATUS_EVENTS = [0x10, 0x11, 0x14, 0x15, 0x16]
+
+
+def _hex_id(case: dict[str, Any]) -> str:
+    return case["hex"] or "empty"
+
+
+def test_fixture_is_for_this_model() -> None:
+    assert FIXTURE["model"] == MODEL
+
+
+@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
+def test_fixture_fields(case: dict[str, Any]) -> None:
+    decoded = decode(MODEL, case["hex"], case["port"])
+    assert decoded.model == MODEL
+    for name, expected in case["fields"].items():
+        assert name in decoded.fields, name
+        assert decoded.fields[name] == expected, name
+
+
+@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
+def test_fixture_messages(case: dict[str, Any]) -> None:
+    decoded = decode(MODEL, case["hex"], case["port"])
+    assert len(decoded.messages) == len(case["messages"])
+    for got, expected in zip(decoded.messages, case["messages"], strict=True):
+        assert got.as_dict() == expected
+
+
+@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
+def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
+    fields = decode(MODEL, case["hex"]).fields
+    assert simplepack.build(fields) == bytes.fromhex(case["hex"])
+
+
+@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
+def test_fixture_errors(case: dict[str, Any]) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(MODEL, case["hex"])
+    assert type(caught.value).__name__ == case["type"]
+    assert caught.value.field == case["field"]
+    assert caught.value.offset == case["offset"]
+    assert caught.value.model == MODEL
+
+
+def test_public_vectors() -> None:
+    extra_long = decode(MODEL, "018106010A3536")
+    assert extra_long.fields["mode"] == "press_me"
+    assert extra_long.fields["event"] == "extra_long_press"
+    assert (extra_long.fields["api_version"], extra_long.fields["fw_major"]) == (6, 1)
+    assert extra_long.fields["fw_minor"] == 10
+    assert extra_long.messages[0] == Button("extra_long")
+    armed = decode(MODEL, "0211")
+    assert (armed.fields["mode"], armed.fields["event"]) == ("guard_me", "armed")
+    assert armed.messages == (Status("armed"),)
+
+
+def test_default_gestures() -> None:
+    assert simplepack.MODEL.alert_gestures == ("short", "double", "long")
+    assert "extra_long" not in simplepack.MODEL.alert_gestures
+    assert simplepack.MODEL.cancel_gestures == ()
+
+
+def test_every_mode_is_named() -> None:
+    assert set(simplepack.MODES) == {0x01, 0x02, 0x14, 0x23, 0x50}
+    assert len(set(simplepack.MODES.values())) == len(simplepack.MODES)
+
+
+@pytest.mark.parametrize("event", range(256))
+def test_only_documented_events_decode(event: int) -> None:
+    known = set(PRESSES) | set(WIFI_PRESSES) | set(STATUS_EVENTS)
+    frame = bytes([0x01, event]) + (bytes(5) if event == 0x81 else b"")
+    if event in known | {0x81}:
+        decode(MODEL, frame)
+        return
+    with pytest.raises(UnknownMessageType) as caught:
+        decode(MODEL, frame)
+    assert (caught.value.field, caught.value.offset) == ("event", 1)
+
+
+@pytest.mark.parametrize("mode", [m for m in range(256) if m not in (0x01, 0x02, 0x14, 0x23, 0x50)])
+def test_unknown_modes(mode: int) -> None:
+    with pytest.raises(UnknownMessageType) as caught:
+        decode(MODEL, bytes([mode, 0x30]))
+    assert (caught.value.field, caught.value.offset) == ("mode", 0)
+
+
+def test_thirteen_bytes_are_not_a_sigfox_frame() -> None:
+    with pytest.raises(TrailingBytes):
+        decode(MODEL, bytes([0x01, 0x30]) + bytes(11))
+
+
+def test_short_extra_long_press_names_the_missing_field() -> None:
+    with pytest.raises(ShortFrame) as caught:
+        decode(MODEL, "01810601")
+    assert (caught.value.field, caught.value.offset) == ("fw_minor", 4)
+
+
+modes = st.sampled_from(sorted(simplepack.MODES))
+
+
+@given(modes, st.sampled_from(sorted(PRESSES)), st.binary(max_size=10))
+def test_a_press_with_appended_data_is_never_lost(mode: int, event: int, extra: bytes) -> None:
+    decoded = decode(MODEL, bytes([mode, event]) + extra)
+    assert decoded.messages == (Button(PRESSES[event]),)
+    assert decoded.fields["appended"] == extra.hex().upper()
+    assert PRESSES[event] in simplepack.MODEL.alert_gestures
+
+
+@given(modes, st.sampled_from(sorted(WIFI_PRESSES)), st.binary(max_size=10))
+def test_both_frames_of_a_wifi_press_give_the_button(mode: int, event: int, data: bytes) -> None:
+    decoded = decode(MODEL, bytes([mode, event]) + data)
+    assert decoded.messages == (Button(WIFI_PRESSES[event]),)
+    assert decoded.fields["wifi"] == data.hex().upper()
+
+
+@given(modes, st.sampled_from(STATUS_EVENTS), st.binary(max_size=10))
+def test_arming_and_config_events_are_status_never_alert(
+    mode: int, event: int, extra: bytes
+) -> None:
+    decoded = decode(MODEL, bytes([mode, event]) + extra)
+    assert all(isinstance(m, Status) for m in decoded.messages)
+    assert not any(isinstance(m, Alert | Button) for m in decoded.messages)
+
+
+@given(st.binary(min_size=0, max_size=64))
+def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
+    try:
+        decoded = decode(MODEL, frame)
+    except DecodeError as error:
+        assert error.model == MODEL
+        return
+    json.dumps(decoded.as_dict())
+
+
+plain_fields = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(sorted(simplepack.MODES.values())),
+        "event": st.sampled_from(sorted(name for name, _ in simplepack.PLAIN_EVENTS.values())),
+        "appended": st.binary(max_size=10).map(lambda b: b.hex().upper()),
+    }
+)
+extra_long_fields = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(sorted(simplepack.MODES.values())),
+        "event": st.just("extra_long_press"),
+        "api_version": st.integers(0, 255),
+        "fw_major": st.integers(0, 255),
+        "fw_minor": st.integers(0, 255),
+        "hw": st.binary(min_size=2, max_size=2).map(lambda b: b.hex().upper()),
+        "appended": st.binary(max_size=5).map(lambda b: b.hex().upper()),
+    }
+)
+wifi_fields = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(sorted(simplepack.MODES.values())),
+        "event": st.sampled_from(sorted(name for name, _ in simplepack.WIFI_EVENTS.values())),
+        "wifi": st.binary(max_size=10).map(lambda b: b.hex().upper()),
+    }
+)
+
+
+@given(st.one_of(plain_fields, extra_long_fields, wifi_fields))
+def test_build_then_parse_gives_the_fields_back(fields: dict[str, Any]) -> None:
+    frame = simplepack.build(fields)
+    assert len(frame) <= 12
+    assert decode(MODEL, frame).fields == fields
+
+
+@given(st.binary(min_size=2, max_size=12))
+def test_parse_then_build_gives_the_frame_back(frame: bytes) -> None:
+    try:
+        fields = decode(MODEL, frame).fields
+    except DecodeError:
+        return
+    assert simplepack.build(fields) == frame
