@@ -126,3 +126,46 @@ def test_usage_errors_are_clear() -> None:
     result = run("decode", "--model", "aura-reference")
     assert result.returncode == 2
     assert "give HEX arguments or --input" in result.stderr
+
+
+def test_decode_with_a_grammar() -> None:
+    result = run("decode", "--grammar", "b1::bool:7 b2::bool:6 i1:1:uint:16", "C01234")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        '{"model": "grammar", "port": null, "hex": "C01234", '
+        '"fields": {"b1": true, "b2": true, "i1": 4660}, "messages": []}\n'
+    )
+
+
+def test_a_bad_grammar_names_token_and_column() -> None:
+    result = run("decode", "--grammar", "a::uint:8 b::unit:8", "00")
+    assert result.returncode == 2
+    assert "column 14 ('unit')" in result.stderr
+
+
+def test_a_template_defined_only_in_toml_produces_aura_events(tmp_path) -> None:
+    config = tmp_path / "fleet.toml"
+    config.write_text(
+        "[templates.mrkfox]\n"
+        "device_type_id = 12\n"
+        'grammar = "lat::float:32:little-endian lng::float:32:little-endian alarm::bool:7"\n'
+        "[templates.mrkfox.fields]\n"
+        'latitude = "lat"\nlongitude = "lng"\nalarm = "alarm"\n'
+    )
+    alarm, clear = "0000D2C10000E04180", "0000D2C10000E04100"
+    result = run(
+        "decode", "--config", str(config), "--serial", "001A2B3C4D", "--sequence", "5",
+        alarm, alarm, clear, alarm,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = [line.split('"events": ')[1] for line in result.stdout.splitlines()]
+    new_callout = (
+        '[{"device_type_id": 12, "device_id": "1A2B3C4D", "message_type": 1, "location": '
+        '{"latitude": -26.25, "longitude": 28.0, "sequenceNumber": "%s"}}]}'
+    )
+    update = (
+        '[{"device_type_id": 12, "device_id": "1A2B3C4D", "message_type": 2, "body": '
+        '{"latitude": -26.25, "longitude": 28.0, "sequenceNumber": "%s"}}]}'
+    )
+    # The alarm bit is a state: one callout on its rising edge, updates while it stays set.
+    assert events == [new_callout % 5, update % 6, update % 7, new_callout % 8]
