@@ -5,7 +5,7 @@ to name the bytes of a frame. :func:`compile_grammar` turns it, once (the result
 grammar text), into a :class:`Grammar` whose ``parse`` gives a JSON-safe ``{name: value}`` dict.
 Syntax and sources: ``decoders/grammar.md`` and the project's ``specs/sigfox-grammar.md``.
 
-Where the sources disagree or are silent, this module decides (``decoders/grammar.md`` gives reasons):
+Where the sources disagree or are silent, this module decides (``decoders/grammar.md`` says why):
 
 * Positioning. A cursor starts at byte 0; a field with no byte index starts at the cursor. After
   a non-bool field the cursor moves to the byte after the last byte it read, or stays on that last

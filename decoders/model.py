@@ -24,7 +24,7 @@ class Model:
 
     id: str
     title: str
-    network: Literal["sigfox", "lorawan"]
+    network: Literal["sigfox", "lorawan", "any"]
     source: str
     parse: Parser
     interpret: Interpreter

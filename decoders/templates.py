@@ -34,6 +34,7 @@ from decoders import aura
 from decoders.errors import ConfigError, UnknownModel
 from decoders.model import Model
 from decoders.models import get_model
+from decoders.types import Uplink
 
 LocationPolicy = Literal["always", "open_callout"]
 
@@ -330,3 +331,29 @@ def _match(value: Any, where: str) -> Match:
             raise ConfigError(f"{where}.{key}: expected a list of strings, got {items!r}")
         lists[key] = frozenset(i.upper() if key != "ttn_applications" else i for i in items)
     return Match(**lists)
+
+
+def select_template(templates: Mapping[str, Template], uplink: Uplink) -> Template | None:
+    """The template for an uplink: an explicit device list wins, then the network's grouping
+    (Sigfox device type, TTS application, ChirpStack application or device profile), then the
+    one template of that network with no match rules at all."""
+    hints = uplink.hints
+    candidates = [t for t in templates.values() if t.model.network in (uplink.network, "any")]
+    for template in candidates:
+        if uplink.device.upper() in template.match.devices:
+            return template
+    for template in candidates:
+        match = template.match
+        if (
+            _has(match.sigfox_device_types, hints.sigfox_device_type)
+            or _has(match.ttn_applications, hints.ttn_application, upper=False)
+            or _has(match.chirpstack_applications, hints.chirpstack_application)
+            or _has(match.chirpstack_device_profiles, hints.chirpstack_device_profile)
+        ):
+            return template
+    catch_all = [t for t in candidates if t.match == type(t.match)()]
+    return catch_all[0] if len(catch_all) == 1 else None
+
+
+def _has(values: frozenset[str], value: str | None, upper: bool = True) -> bool:
+    return value is not None and (value.upper() if upper else value) in values

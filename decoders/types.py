@@ -38,6 +38,20 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class Hints:
+    """What a network says about an uplink besides its device id: the groupings templates
+    match on (Sigfox device type, TTS application, ChirpStack application / device profile)."""
+
+    sigfox_device_type: str | None = None
+    ttn_application: str | None = None
+    chirpstack_application: str | None = None
+    chirpstack_device_profile: str | None = None
+
+
+UplinkKind = Literal["uplink", "location", "status", "other"]
+
+
+@dataclass(frozen=True, slots=True)
 class Uplink:
     """One uplink as any network delivered it, reduced to what decoding and dedup need."""
 
@@ -53,6 +67,11 @@ class Uplink:
     # Set when the envelope was fine but its payload text was not (bad hex/base64): the uplink
     # is still kept, raw, as undecodable, because it might be a panic.
     payload_error: str | None = None
+    hints: Hints = Hints()
+    # "uplink" carries a frame to decode; "location" only a network fix (TTS location_solved,
+    # ChirpStack location); "status" only a battery level; "other" nothing we act on.
+    kind: UplinkKind = "uplink"
+    battery_percent: float | None = None
 
 
 class Message:

@@ -268,7 +268,9 @@ class SimState:
             }
         callout = self._callouts.get(callout_id) if callout_id else None
         if callout is not None and kind in (1, 2) and "latitude" in payload:
-            fix = {name: payload[name] for name in ("latitude", "longitude", "sequenceNumber")}
+            # sequenceNumber is optional (validate_event): a fix without one is still a fix.
+            names = ("latitude", "longitude", "sequenceNumber")
+            fix = {name: payload[name] for name in names if name in payload}
             callout["locations"].append({**fix, "received_at": now})
         if callout is not None and kind == 3:
             callout.update(status="cancelled", cancelled_at=now)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from decoders.envelopes import lorawan
 from decoders.envelopes.sigfox import parse_sigfox
 from decoders.errors import EnvelopeError
-from decoders.types import Fix
+from decoders.types import Fix, Uplink
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class CapturedFrame:
     received_at: datetime | None = None
     network_location: Fix | None = None
     dedup_key: str | None = None
+    uplink: Uplink | None = None  # the whole uplink, when the line was a callback body
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,19 +73,36 @@ def _json_lines(lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | Ca
             yield CaptureError(text, number, _error("InvalidJSON", f"line {number}: {error}"))
             continue
         try:
-            uplink = parse_sigfox(body, require_time=False)
+            uplink = _uplink(body)
         except EnvelopeError as error:
             yield CaptureError(text, number, error.as_dict())
             continue
+        if uplink.kind != "uplink":
+            continue  # joins, acks, network locations: no frame to decode offline
+        if uplink.payload_error is not None:
+            error = {"type": "InvalidPayload", "message": uplink.payload_error}
+            yield CaptureError(text, number, {**error, "field": "payload", "offset": None})
+            continue
+        has_time = uplink.network != "sigfox" or "time" in body
         yield CapturedFrame(
-            hex=str(body.get("data") or "").strip(),
+            hex=uplink.payload.hex().upper(),
             line=number,
+            port=uplink.port,
             serial=uplink.device,
             sequence=uplink.sequence,
-            received_at=uplink.received_at if "time" in body else None,
+            received_at=uplink.received_at if has_time else None,
             network_location=uplink.network_location,
-            dedup_key=uplink.dedup_key if "time" in body else None,
+            dedup_key=uplink.dedup_key if has_time else None,
+            uplink=uplink,
         )
+
+
+def _uplink(body: Any) -> Uplink:
+    """A saved body of any network: LoRaWAN servers by their own keys, else Sigfox."""
+    parser = lorawan.detect(body)
+    if parser is not None:
+        return parser(body)
+    return parse_sigfox(body, require_time=False)
 
 
 def _csv(header: str, lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | CaptureError]:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -19,16 +19,15 @@ from decoders.errors import ConfigError, DecodeError
 from decoders.mapping import events_for
 from decoders.model import Model
 from decoders.models import get_model
-from decoders.templates import Template, load_templates
+from decoders.templates import Template, load_templates, select_template
 from decoders.types import Location
 from webhook.captures import CapturedFrame, CaptureError, read_capture
 
 
 @dataclass
 class EventContext:
-    """What turns decoded messages into AURA events for a run: one template, a state per device."""
+    """Turns decoded messages into AURA events across a run, remembering each device's state."""
 
-    template: Template
     serial: str | None
     states: dict[str, DeviceState] = field(default_factory=dict)
     # Keys of uplinks already turned into events. Sigfox sends one message to the UPLINK and the
@@ -37,20 +36,22 @@ class EventContext:
     seen: OrderedDict[str, None] = field(default_factory=OrderedDict)
     seen_limit: int = 10_000
 
-    def events(self, frame: CapturedFrame, messages: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def events(
+        self, template: Template, frame: CapturedFrame, messages: tuple[Any, ...]
+    ) -> list[dict[str, Any]]:
         serial = frame.serial or self.serial
         if serial is None:
             raise click.UsageError("events need a serial: give --serial or capture device ids")
-        device_id = self.template.device_id.derive(serial)
+        key = f"{template.device_type_id}:{template.device_id.derive(serial)}"
         if self._repeat(frame.dedup_key):
             messages = ()  # already acted on; only its network fix can add anything
         if frame.network_location is not None:
             messages = (*messages, Location(frame.network_location))
-        events, self.states[device_id] = events_for(
-            self.template,
+        events, self.states[key] = events_for(
+            template,
             serial,
             messages,
-            self.states.get(device_id, DeviceState()),
+            self.states.get(key, DeviceState()),
             now=frame.received_at or datetime.now(UTC),
             sequence=frame.sequence,
         )
@@ -65,6 +66,34 @@ class EventContext:
         if len(self.seen) > self.seen_limit:
             self.seen.popitem(last=False)
         return False
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which model (and template, for events) decodes a frame: fixed for the run, or — with a
+    config and no --template — chosen per frame by the template's match rules."""
+
+    model: Model | None = None
+    template: Template | None = None
+    templates: Mapping[str, Template] = field(default_factory=dict)
+
+    def for_frame(self, frame: CapturedFrame) -> tuple[Model, Template | None]:
+        if self.template is not None:
+            return self.model or self.template.model, self.template
+        if self.model is not None:
+            return self.model, None
+        template = select_template(self.templates, frame.uplink) if frame.uplink else None
+        if template is None:
+            raise NoTemplate(frame)
+        return template.model, template
+
+
+class NoTemplate(Exception):
+    """No template of the config matches this frame's device."""
+
+    def __init__(self, frame: CapturedFrame) -> None:
+        device = frame.serial or "(unknown device)"
+        super().__init__(f"line {frame.line}: no template in the config matches {device}")
 
 
 def choose_model(model_id: str | None, grammar: str | None) -> Model | None:
@@ -87,18 +116,20 @@ def _registered(model_id: str) -> Model:
         raise click.UsageError(str(error)) from None
 
 
-def choose_template(
+def choose_selection(
     model: Model | None,
     config: str | None,
     template_name: str | None,
     device_type_id: int | None,
-) -> Template | None:
+) -> Selection:
     if config is None:
         if device_type_id is None:
-            return None
+            if model is None:
+                raise click.UsageError("give --model, --grammar or --config")
+            return Selection(model)
         if model is None:
             raise click.UsageError("--device-type-id needs --model or --grammar")
-        return Template.for_model(model, device_type_id)
+        return Selection(model, Template.for_model(model, device_type_id))
     try:
         templates = load_templates(config)
     except ConfigError as error:
@@ -106,13 +137,17 @@ def choose_template(
     if template_name is not None:
         if template_name not in templates:
             raise click.UsageError(f"no template {template_name!r} in {config}")
-        return templates[template_name]
-    candidates = [t for t in templates.values() if model is None or t.model.id == model.id]
+        return Selection(model, templates[template_name])
+    if model is None:
+        if len(templates) == 1:
+            return Selection(template=next(iter(templates.values())))
+        return Selection(templates=templates)  # per frame, by match rules
+    candidates = [t for t in templates.values() if t.model.id == model.id]
     if len(candidates) != 1:
         raise click.UsageError(
             f"{config} has {len(candidates)} templates for this model; choose with --template"
         )
-    return candidates[0]
+    return Selection(model, candidates[0])
 
 
 def frames_from_args(hexes: Iterable[str], sequence: int | None) -> Iterator[CapturedFrame]:
@@ -124,7 +159,7 @@ def frames_from_args(hexes: Iterable[str], sequence: int | None) -> Iterator[Cap
 
 def run_decode(
     frames: Iterable[CapturedFrame | CaptureError],
-    model: Model,
+    selection: Selection,
     port: int | None,
     context: EventContext | None,
     out: IO[str],
@@ -137,7 +172,13 @@ def run_decode(
             _print(out, {"hex": None, "line": frame.line, "error": frame.error})
             continue
         try:
+            model, template = selection.for_frame(frame)
             decoded = decode(model, frame.hex, frame.port if frame.port is not None else port)
+        except NoTemplate as error:
+            failures += 1
+            problem = {"type": "NoTemplate", "message": str(error), "field": None, "offset": None}
+            _print(out, {"hex": frame.hex, "error": problem})
+            continue
         except DecodeError as error:
             failures += 1
             _print(out, {"hex": frame.hex, "error": error.as_dict()})
@@ -149,8 +190,8 @@ def run_decode(
             "fields": decoded.fields,
             "messages": [m.as_dict() for m in decoded.messages],
         }
-        if context is not None:
-            record["events"] = context.events(frame, decoded.messages)
+        if context is not None and template is not None:
+            record["events"] = context.events(template, frame, decoded.messages)
         _print(out, record)
     return failures
 
@@ -191,21 +232,21 @@ def decode_command(
     """Decode frames given as HEX arguments or read with --input; one JSON object per frame.
 
     Exit status 1 if any frame failed to decode (its error object is printed, the rest go on)."""
-    model = choose_model(model_id, grammar)
-    template = choose_template(model, config, template_name, device_type_id)
-    if model is None:
-        if template is None:
-            raise click.UsageError("give --model, --grammar or --config")
-        model = template.model
+    selection = choose_selection(
+        choose_model(model_id, grammar), config, template_name, device_type_id
+    )
     if bool(hexes) == bool(input_path):
         raise click.UsageError("give HEX arguments or --input, not both and not neither")
-    context = None if template is None else EventContext(template, serial and serial.upper())
+    events = selection.template is not None or bool(selection.templates)
+    context = EventContext(serial and serial.upper()) if events else None
     out = click.get_text_stream("stdout")
     if input_path is None:
-        failures = run_decode(frames_from_args(hexes, sequence), model, port, context, out)
+        frames = frames_from_args(hexes, sequence)
+        failures = run_decode(frames, selection, port, context, out)
     else:
         with click.open_file(input_path, "r", encoding="utf-8") as handle:
-            failures = run_decode(_with_progress(handle, input_path), model, port, context, out)
+            frames = _with_progress(handle, input_path)
+            failures = run_decode(frames, selection, port, context, out)
     sys.exit(1 if failures else 0)
 
 

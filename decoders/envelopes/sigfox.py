@@ -14,7 +14,7 @@ from typing import Any
 
 from decoders.envelopes.coerce import boolean, epoch_seconds, field, hex_id, integer, number
 from decoders.errors import EnvelopeError
-from decoders.types import Fix, Uplink
+from decoders.types import Fix, Hints, Uplink
 
 # computedLocation.status 1 = "location available" (public receivers; the code table itself was
 # not retrievable, see the spec). A missing status with coordinates present is taken as usable.
@@ -45,7 +45,13 @@ def parse_sigfox(body: Mapping[str, Any], *, require_time: bool = True) -> Uplin
         network_location=computed_location(body, time),
         raw=dict(body),
         payload_error=payload_error,
+        hints=Hints(sigfox_device_type=_device_type(body)),
     )
+
+
+def _device_type(body: Mapping[str, Any]) -> str | None:
+    value = body.get("deviceTypeId")
+    return str(value).strip().upper() if value not in (None, "") else None
 
 
 def wants_downlink(body: Mapping[str, Any]) -> bool:

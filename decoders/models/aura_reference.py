@@ -99,7 +99,7 @@ def interpret(fields: Mapping[str, Any]) -> list[Message]:
 MODEL = Model(
     id=MODEL_ID,
     title="AURA reference frame (12-byte Sigfox / any LoRaWAN port)",
-    network="sigfox",
+    network="any",  # 12 bytes fit a Sigfox frame and any LoRaWAN port
     source="aura-uplink DESIGN.md §7",
     parse=parse,
     interpret=interpret,

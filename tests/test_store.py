@@ -1,0 +1,535 @@
+"""The durable store on real SQLite files: dedup, durability settings, per-device FIFO claims
+with leases, dead letters, replay, and claims raced by threads and by processes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent, DeviceState
+from webhook.store import Plan, SqliteStore, UplinkRecord, idempotency_key
+
+T0 = 1_800_000_000.0
+
+
+class Clock:
+    """A settable clock for the store and the tests (real time never decides a test here)."""
+
+    def __init__(self, t: float = T0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def event(device_id: str, seq: int, action: int = NEW_CALLOUT) -> DeviceEvent:
+    place = "location" if action == NEW_CALLOUT else "body"
+    payload = {"latitude": -26.1, "longitude": 28.05, "sequenceNumber": str(seq)}
+    return DeviceEvent(1, device_id, action, action, place, payload)
+
+
+def record(key: str, device: str = "A1B2C3D4", payload: bytes = b"\x01") -> UplinkRecord:
+    received = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    return UplinkRecord("sigfox", key, device, received, payload, {"device": device, "k": key})
+
+
+def ingest(store: SqliteStore, key: str, *events: DeviceEvent) -> tuple[int, ...]:
+    plan = Plan("decoded", model="aura-reference", events=[(e.device_id, e) for e in events])
+    result = store.ingest(record(key), lambda _reader: plan)
+    assert not result.duplicate
+    return result.event_ids
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock):
+    s = SqliteStore(tmp_path / "store.db", clock=clock)
+    yield s
+    s.close()
+
+
+# -- ingest ------------------------------------------------------------------------------------
+
+
+def test_same_dedup_key_twice_stores_one_uplink_and_one_set_of_events(store: SqliteStore) -> None:
+    calls = []
+
+    def plan(reader) -> Plan:
+        calls.append(1)
+        events = [("A", event("A", 1)), ("A", event("A", 2, CALLOUT_LOCATION_UPDATED))]
+        return Plan("decoded", events=events, states={"A": DeviceState(callout_open=True)})
+
+    first = store.ingest(record("sigfox:A:1:t"), plan)
+    second = store.ingest(record("sigfox:A:1:t"), plan)
+
+    assert not first.duplicate and len(first.event_ids) == 2
+    assert second.duplicate and second.uplink_id == first.uplink_id
+    assert second.event_ids == first.event_ids
+    assert calls == [1], "the plan must not even run for a duplicate"
+    assert store.status()["events"]["pending"] == 2
+    assert store.status()["uplinks"]["decoded"] == 1
+
+
+def test_ingest_keeps_the_raw_uplink_and_the_plan_reads_state_inside_the_transaction(
+    store: SqliteStore,
+) -> None:
+    store.ingest(record("k1"), lambda r: Plan("decoded", states={"A": DeviceState(True, True)}))
+    seen = {}
+
+    def plan(reader) -> Plan:
+        seen["state"] = reader.state("A")
+        seen["other"] = reader.state("never-seen")
+        seen["exists"] = (reader.uplink_exists("k1"), reader.uplink_exists("nope"))
+        return Plan("ignored")
+
+    store.ingest(record("k2", payload=b"\xde\xad"), plan)
+    assert seen == {
+        "state": DeviceState(True, True),
+        "other": DeviceState(),
+        "exists": (True, False),
+    }
+    stored = store.list_uplinks()[0]
+    assert stored.status == "ignored"
+    assert stored.record == record("k2", payload=b"\xde\xad")  # bytes, raw JSON, time round-trip
+
+
+def test_a_plan_that_raises_writes_nothing(store: SqliteStore) -> None:
+    def broken(reader) -> Plan:
+        raise RuntimeError("template bug")
+
+    with pytest.raises(RuntimeError, match="template bug"):
+        store.ingest(record("k1"), broken)
+    assert store.list_uplinks() == []
+    assert len(ingest(store, "k1", event("A", 1))) == 1  # the same key is accepted afterwards
+
+
+def test_idempotency_keys_derive_from_the_dedup_key_and_position(store: SqliteStore) -> None:
+    ids = ingest(store, "ttn:app:dev:sess:7", event("A", 1), event("B", 1))
+    keys = [store.get_event(i).idempotency_key for i in ids]
+    expected = [hashlib.sha256(f"ttn:app:dev:sess:7#{n}".encode()).hexdigest() for n in (0, 1)]
+    assert keys == expected == [idempotency_key("ttn:app:dev:sess:7", n) for n in (0, 1)]
+    assert json.loads(store.get_event(ids[0]).body) == event("A", 1).as_json()
+
+
+def test_every_connection_is_wal_with_synchronous_full(store: SqliteStore) -> None:
+    results = [store.pragma_check()]
+
+    def in_thread() -> None:
+        results.append(store.pragma_check())
+
+    threads = [threading.Thread(target=in_thread) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert len(results) == 5
+    for r in results:
+        assert (r["journal_mode"], r["synchronous"]) == ("wal", 2)
+        assert r["busy_timeout_ms"] == 10_000
+
+
+# -- claims: per-device FIFO, leases, dead letters ------------------------------------------------
+
+
+def test_claim_gives_each_device_only_its_oldest_open_event(store: SqliteStore) -> None:
+    a1, a2 = ingest(store, "k1", event("A", 1), event("A", 2))
+    (b1,) = ingest(store, "k2", event("B", 1))
+
+    first = store.claim(T0, 30, 10)
+    assert [e.id for e in first] == [a1, b1]
+    assert all(e.state == "in_flight" and e.lease_until == T0 + 30 for e in first)
+    assert store.claim(T0, 30, 10) == [], "A's second event waits while its first is in flight"
+
+    # A's head fails and backs off: A2 still must not overtake it.
+    assert store.mark_retry(a1, "HTTP 500", T0 + 10, claim=first[0].claim)
+    assert store.mark_delivered(b1, "{}", T0, claim=first[1].claim)
+    assert store.claim(T0 + 9.9, 30, 10) == []
+    assert store.next_due() == T0 + 10
+
+    (retry,) = store.claim(T0 + 10, 30, 10)
+    assert (retry.id, retry.attempts, retry.last_error) == (a1, 1, "HTTP 500")
+    assert store.mark_delivered(a1, "{}", T0 + 10, claim=retry.claim)
+    assert [e.id for e in store.claim(T0 + 10, 30, 10)] == [a2]
+
+
+def test_limit_caps_the_claim_and_different_devices_are_claimed_together(
+    store: SqliteStore,
+) -> None:
+    ids = [ingest(store, f"k{n}", event(f"D{n}", 1))[0] for n in range(5)]
+    assert [e.id for e in store.claim(T0, 30, 3)] == ids[:3]
+    assert [e.id for e in store.claim(T0, 30, 3)] == ids[3:]
+    assert store.claim(T0, 30, 0) == []
+
+
+def test_an_expired_lease_makes_the_event_claimable_again(store: SqliteStore) -> None:
+    (a1,) = ingest(store, "k1", event("A", 1))
+    (dead_worker,) = store.claim(T0, 30, 10)  # ... and the worker is killed: it never reports
+    assert store.claim(T0 + 29.9, 30, 10) == []
+    assert store.next_due() == T0 + 30
+
+    (rescued,) = store.claim(T0 + 30, 30, 10)
+    assert rescued.id == a1 and rescued.claim == dead_worker.claim + 1
+    assert rescued.idempotency_key == dead_worker.idempotency_key
+    assert rescued.first_attempt_at == T0, "the first attempt time survives a re-claim"
+    # The late worker wakes up: its verdict must not overwrite the new owner's.
+    assert not store.mark_delivered(a1, "{}", T0 + 31, claim=dead_worker.claim)
+    assert not store.mark_retry(a1, "late", T0 + 99, claim=dead_worker.claim)
+    assert store.mark_delivered(a1, '{"ok": true}', T0 + 31, claim=rescued.claim)
+    done = store.get_event(a1)
+    assert (done.state, done.attempts, done.response) == ("delivered", 1, '{"ok": true}')
+
+
+def test_verdicts_only_apply_to_in_flight_rows(store: SqliteStore) -> None:
+    (a1,) = ingest(store, "k1", event("A", 1))
+    assert not store.mark_delivered(a1, "{}", T0)
+    assert not store.mark_retry(a1, "x", T0)
+    assert not store.mark_dead(a1, "x")
+    assert store.get_event(a1).state == "pending"
+
+
+def test_a_dead_event_does_not_block_the_devices_later_events(store: SqliteStore) -> None:
+    a1, a2 = ingest(store, "k1", event("A", 1, CALLOUT_LOCATION_UPDATED), event("A", 2))
+    (head,) = store.claim(T0, 30, 10)
+    assert store.mark_dead(a1, "HTTP 400: bad latitude", claim=head.claim)
+    (panic,) = store.claim(T0, 30, 10)
+    assert panic.id == a2
+    dead = store.get_event(a1)
+    assert (dead.state, dead.attempts, dead.last_error) == ("dead", 1, "HTTP 400: bad latitude")
+
+
+def test_next_due_is_the_earliest_claimable_time_of_any_head(
+    store: SqliteStore, clock: Clock
+) -> None:
+    assert store.next_due() is None
+    clock.t = T0 + 5
+    a1, _ = ingest(store, "k1", event("A", 1), event("A", 2))
+    assert store.next_due() == T0 + 5
+    (head,) = store.claim(T0 + 5, 30, 10)
+    assert store.next_due() == T0 + 35  # only the lease of A's head counts, not A2
+    store.mark_dead(a1, "x", claim=head.claim)
+    assert store.next_due() == T0 + 5  # A2 is the head now
+
+
+def test_replay_dead_revives_with_the_same_key_and_a_fresh_budget(
+    store: SqliteStore, clock: Clock
+) -> None:
+    a1, b1 = ingest(store, "k1", event("A", 1), event("B", 1))
+    for row in store.claim(T0, 30, 10):
+        store.mark_retry(row.id, "503", T0, claim=row.claim)
+    for row in store.claim(T0, 30, 10):
+        store.mark_dead(row.id, "exhausted", claim=row.claim)
+    assert store.status()["events"]["dead"] == 2
+
+    clock.t = T0 + 100
+    assert store.replay_dead([a1, 999]) == 1
+    revived = store.get_event(a1)
+    assert (revived.state, revived.attempts, revived.next_attempt_at) == ("pending", 0, T0 + 100)
+    assert revived.idempotency_key == idempotency_key("k1", 0)
+    assert store.get_event(b1).state == "dead"
+    assert store.replay_dead() == 1 and store.replay_dead() == 0
+    assert [e.id for e in store.claim(T0 + 100, 30, 10)] == [a1, b1]
+
+
+def test_a_replayed_older_event_waits_for_the_devices_event_in_flight(store: SqliteStore) -> None:
+    """Found by the state machine below: replay must not put a second event of a device in
+    flight."""
+    a1, a2 = ingest(store, "k1", event("A", 1, CALLOUT_LOCATION_UPDATED), event("A", 2))
+    (head,) = store.claim(T0, 30, 10)
+    store.mark_dead(a1, "HTTP 400", claim=head.claim)
+    (panic,) = store.claim(T0, 30, 10)
+    assert store.replay_dead() == 1  # a1 is A's oldest open event again ...
+    assert store.claim(T0 + 1, 30, 10) == [], "... but a2 is in flight: A is busy"
+    assert store.next_due() == T0 + 30, "no busy loop: due when a2's lease ends"
+    store.mark_delivered(a2, "{}", T0 + 1, claim=panic.claim)
+    assert [e.id for e in store.claim(T0 + 1, 30, 10)] == [a1]
+
+
+def test_overdue_events_are_alerted_once(store: SqliteStore, clock: Clock) -> None:
+    a1, b1 = ingest(store, "k1", event("A", 1), event("B", 1))
+    assert [e.id for e in store.overdue(T0)] == [a1, b1]
+    assert store.overdue(T0 - 1) == []
+    assert store.mark_alerted(a1, T0 + 31)
+    assert not store.mark_alerted(a1, T0 + 32)
+    assert [e.id for e in store.overdue(T0 + 60)] == [b1]
+
+
+def test_status_counts_and_oldest_undelivered_age(store: SqliteStore, clock: Clock) -> None:
+    a1, _ = ingest(store, "k1", event("A", 1), event("B", 1))
+    store.ingest(record("k2"), lambda r: Plan("undecodable", error="short frame"))
+    (row, _) = store.claim(T0, 30, 10)
+    store.mark_delivered(a1, "{}", T0, claim=row.claim)
+    clock.t = T0 + 42
+    assert store.status() == {
+        "events": {"pending": 0, "in_flight": 1, "delivered": 1, "dead": 0},
+        "uplinks": {"decoded": 1, "undecodable": 1, "ignored": 0},
+        "oldest_undelivered_age_s": 42.0,
+    }
+    assert [e.id for e in store.list_events("delivered")] == [a1]
+    assert len(store.list_events()) == 2
+    assert [u.record.dedup_key for u in store.list_uplinks("undecodable")] == ["k2"]
+
+
+def test_an_undecodable_uplink_can_be_decoded_again_exactly_once(store: SqliteStore) -> None:
+    store.ingest(record("k1", payload=b"\x09"), lambda r: Plan("undecodable", error="type 9"))
+    (stored,) = store.undecodable_uplinks()
+    assert (stored.status, stored.error, stored.record.payload) == (
+        "undecodable",
+        "type 9",
+        b"\x09",
+    )
+
+    def fixed(reader) -> Plan:
+        return Plan("decoded", model="m", template="t", events=[("A", event("A", 1))])
+
+    result = store.replace_uplink_outcome(stored.id, fixed)
+    assert not result.duplicate and len(result.event_ids) == 1
+    assert store.get_event(result.event_ids[0]).idempotency_key == idempotency_key("k1", 0)
+    again = store.replace_uplink_outcome(stored.id, fixed)
+    assert again.duplicate and again.event_ids == result.event_ids
+    assert store.undecodable_uplinks() == []
+    assert store.list_uplinks()[0].as_json()["template"] == "t"
+    with pytest.raises(KeyError):
+        store.replace_uplink_outcome(12345, fixed)
+
+
+def test_reopening_the_file_keeps_everything(tmp_path: Path) -> None:
+    first = SqliteStore(tmp_path / "s.db")
+    ids = ingest(first, "k1", event("A", 1))
+    first.close()
+    second = SqliteStore(tmp_path / "s.db")
+    assert second.get_event(ids[0]).state == "pending"
+    assert second.ingest(record("k1"), lambda r: Plan("decoded")).duplicate
+    second.close()
+    with sqlite3.connect(tmp_path / "s.db") as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+
+
+# -- races ------------------------------------------------------------------------------------
+
+
+def test_threads_ingesting_the_same_keys_store_each_once(store: SqliteStore) -> None:
+    outcomes: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for n in range(40):
+            plan = Plan("decoded", events=[("A", event("A", n))])
+            result = store.ingest(record(f"k{n}"), lambda r, p=plan: p)
+            with lock:
+                outcomes.append(result.duplicate)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert Counter(outcomes) == {False: 40, True: 200}
+    assert store.status()["events"]["pending"] == 40
+
+
+def _drain(store: SqliteStore, claimed: list[int], lock: threading.Lock) -> None:
+    """A worker loop: claim, 'send', mark delivered; stop when nothing is open anymore."""
+    while True:
+        rows = store.claim(time.time(), 30, 3)
+        if not rows:
+            counts = store.status()["events"]
+            if counts["pending"] + counts["in_flight"] == 0:
+                return
+            time.sleep(0.001)  # another worker holds the heads: let it finish
+            continue
+        for row in rows:
+            with lock:
+                claimed.append(row.id)
+            time.sleep(0.002)  # the HTTP call: outside any transaction, as in the real worker
+            assert store.mark_delivered(row.id, "{}", time.time(), claim=row.claim)
+
+
+def _fill(store: SqliteStore, devices: int, per_device: int) -> list[int]:
+    ids = []
+    for n in range(per_device):
+        for d in range(devices):
+            ids += ingest(store, f"k{d}:{n}", event(f"D{d}", n))
+    return ids
+
+
+def _assert_each_once_in_device_order(store: SqliteStore, ids: list[int], claimed: list[int]):
+    assert Counter(claimed) == Counter(ids), "every event claimed exactly once"
+    rows = [store.get_event(i) for i in ids]
+    assert all(r.state == "delivered" and r.attempts == 1 for r in rows)
+    by_device: dict[str, list] = {}
+    for r in rows:
+        by_device.setdefault(r.device_key, []).append(r)
+    for events in by_device.values():  # delivered strictly in ingest order per device
+        assert [r.delivered_at for r in events] == sorted(r.delivered_at for r in events)
+
+
+def test_threads_claiming_concurrently_never_double_claim(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    ids = _fill(store, devices=8, per_device=12)
+    claimed: list[int] = []
+    lock = threading.Lock()
+    threads = [threading.Thread(target=_drain, args=(store, claimed, lock)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    _assert_each_once_in_device_order(store, ids, claimed)
+    store.close()
+
+
+def _process_worker(path: str, out: str, start: multiprocessing.synchronize.Barrier) -> None:
+    store = SqliteStore(path)
+    claimed: list[int] = []
+    start.wait(30)  # every process is up and has its connection: now they race
+    _drain(store, claimed, threading.Lock())
+    Path(out).write_text(json.dumps({"claimed": claimed, "pragmas": store.pragma_check()}))
+    store.close()
+
+
+def test_processes_claiming_concurrently_never_double_claim(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.db")
+    ids = _fill(store, devices=10, per_device=10)
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(4)
+    outs = [tmp_path / f"worker{n}.json" for n in range(4)]
+    procs = [
+        ctx.Process(target=_process_worker, args=(str(tmp_path / "s.db"), str(out), start))
+        for out in outs
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    results = [json.loads(out.read_text()) for out in outs]
+    claimed = [i for r in results for i in r["claimed"]]
+    assert sum(1 for r in results if r["claimed"]) >= 2, "the processes did not actually race"
+    for r in results:
+        assert (r["pragmas"]["journal_mode"], r["pragmas"]["synchronous"]) == ("wal", 2)
+    _assert_each_once_in_device_order(store, ids, claimed)
+    store.close()
+
+
+# -- a model-based check of the FIFO/lease rules ------------------------------------------------
+
+
+class OutboxMachine(RuleBasedStateMachine):
+    """Random ingest / claim / verdict / crash / clock / replay steps against a model of the
+    rules: a claim returns exactly the claimable heads (nothing stranded, nothing out of order),
+    never two live leases per device, a stale worker's verdict never lands, and every event is
+    exactly where the model says (nothing lost)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dir = tempfile.TemporaryDirectory()
+        self.clock = Clock()
+        self.store = SqliteStore(Path(self.dir.name) / "m.db", clock=self.clock)
+        self.state: dict[int, str] = {}  # event id -> model state
+        self.device: dict[int, str] = {}
+        self.lease: dict[int, float] = {}  # in-flight event id -> lease_until
+        self.due: dict[int, float] = {}  # pending event id -> next_attempt_at
+        self.workers: list[tuple[int, int]] = []  # (event id, claim) of workers yet to report
+        self.n = 0
+
+    def teardown(self) -> None:
+        self.store.close()
+        self.dir.cleanup()
+
+    def _claimable(self) -> list[int]:
+        """The model's rule: a device's oldest open event, if no live lease is held on the
+        device and (when pending) its backoff is over."""
+        now, heads, busy = self.clock.t, {}, set()
+        for i in sorted(self.state):
+            if self.state[i] in ("pending", "in_flight"):
+                heads.setdefault(self.device[i], i)
+            if self.state[i] == "in_flight" and self.lease[i] > now:
+                busy.add(self.device[i])
+        return sorted(
+            i
+            for d, i in heads.items()
+            if d not in busy and (self.state[i] == "in_flight" or self.due[i] <= now)
+        )
+
+    @rule(devices=st.lists(st.sampled_from("ABC"), min_size=1, max_size=3))
+    def ingest(self, devices: list[str]) -> None:
+        self.n += 1
+        ids = ingest(self.store, f"u{self.n}", *(event(d, self.n) for d in devices))
+        for i, d in zip(ids, devices, strict=True):
+            self.state[i], self.device[i], self.due[i] = "pending", d, self.clock.t
+
+    @rule(limit=st.integers(1, 4))
+    def claim(self, limit: int) -> None:
+        expected = self._claimable()[:limit]
+        rows = self.store.claim(self.clock.t, 10, limit)
+        assert [r.id for r in rows] == expected, "claimed other than the claimable heads"
+        for row in rows:
+            self.state[row.id] = "in_flight"
+            self.lease[row.id] = self.clock.t + 10
+            self.workers.append((row.id, row.claim))
+        assert len({r.device_key for r in rows}) == len(rows)
+
+    @precondition(lambda self: self.workers)
+    @rule(verdict=st.sampled_from(["delivered", "retry", "dead", "crash"]), data=st.data())
+    def finish(self, verdict: str, data: st.DataObject) -> None:
+        i, claim = self.workers.pop(data.draw(st.integers(0, len(self.workers) - 1)))
+        if verdict == "crash":
+            return  # the worker dies silently; its lease will expire
+        current = self.store.get_event(i)
+        still_ours = current.claim == claim and current.state == "in_flight"
+        ok = {
+            "delivered": lambda: self.store.mark_delivered(i, "{}", self.clock.t, claim=claim),
+            "retry": lambda: self.store.mark_retry(i, "e", self.clock.t + 3, claim=claim),
+            "dead": lambda: self.store.mark_dead(i, "e", claim=claim),
+        }[verdict]()
+        assert ok == still_ours, "a verdict landed on a row its worker no longer owns"
+        if ok:
+            self.state[i] = "pending" if verdict == "retry" else verdict
+            self.due[i] = self.clock.t + 3
+
+    @rule(dt=st.sampled_from([1.0, 5.0, 11.0]))
+    def advance(self, dt: float) -> None:
+        self.clock.t += dt
+
+    @rule()
+    def replay(self) -> None:
+        revived = self.store.replay_dead()
+        assert revived == sum(1 for s in self.state.values() if s == "dead")
+        for i, s in self.state.items():
+            if s == "dead":
+                self.state[i], self.due[i] = "pending", self.clock.t
+
+    @invariant()
+    def store_matches_model(self) -> None:
+        for i, expected in self.state.items():
+            assert self.store.get_event(i).state == expected
+        # At most one live lease per device (an expired one's worker is presumed dead).
+        live = [
+            i for i, s in self.state.items() if s == "in_flight" and self.lease[i] > self.clock.t
+        ]
+        assert all(n == 1 for n in Counter(self.device[i] for i in live).values())
+
+
+TestOutboxMachine = OutboxMachine.TestCase
+TestOutboxMachine.settings = settings(
+    max_examples=40,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)

@@ -1,0 +1,180 @@
+"""The service's configuration: one TOML file plus environment overrides for secrets.
+
+```toml
+[service]
+data_dir = "data"             # the SQLite file lives here (aura-uplink.db)
+host = "127.0.0.1"
+port = 8080
+threads = 8                   # WSGI worker threads
+max_body_bytes = 16384        # larger requests get 413
+
+[aura]
+url = "http://127.0.0.1:8081" # AURA base URL (…/panic-api/v2/deviceEvent is appended)
+auth = "oauth2"               # or "bearer" (a fixed token in client_secret)
+client_id = "demo-client"
+client_secret = "demo-secret" # or AURA_CLIENT_SECRET in the environment
+token_url = ""                # default: url + "/oauth/token"
+
+[delivery]
+workers = 4
+lease_s = 30
+max_attempts = 15
+base_backoff_s = 0.5
+max_backoff_s = 60
+alert_after_s = 30
+
+[sources.sigfox]              # likewise [sources.ttn], [sources.chirpstack]
+secret = "change-me"          # or AURA_UPLINK_SIGFOX_SECRET in the environment
+header = "Authorization"      # "Authorization" carries "Bearer <secret>"; others the bare secret
+
+[templates.<name>]            # see decoders/templates.py
+```
+Environment: ``AURA_URL``, ``AURA_CLIENT_ID``, ``AURA_CLIENT_SECRET``, ``AURA_UPLINK_DATA_DIR``,
+``AURA_UPLINK_<SOURCE>_SECRET``. Without a file every value has a default, so the service starts
+on SQLite with no other service; a source without a secret refuses every request (401).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decoders.errors import ConfigError
+from decoders.templates import Template, templates_from_config
+
+SOURCES = ("sigfox", "ttn", "chirpstack")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    name: str
+    secret: str | None = None
+    header: str = "Authorization"
+
+
+@dataclass(frozen=True, slots=True)
+class AuraConfig:
+    url: str | None = None
+    auth: str = "oauth2"
+    client_id: str = ""
+    client_secret: str = ""
+    token_url: str | None = None
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    workers: int = 4
+    lease_s: float = 30.0
+    max_attempts: int = 15
+    base_backoff_s: float = 0.5
+    max_backoff_s: float = 60.0
+    alert_after_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    max_body_bytes: int = 16384
+    aura: AuraConfig = AuraConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    sources: Mapping[str, SourceConfig] = field(default_factory=dict)
+    templates: Mapping[str, Template] = field(default_factory=dict)
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "aura-uplink.db"
+
+    def source(self, name: str) -> SourceConfig:
+        return self.sources.get(name, SourceConfig(name))
+
+
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> ServiceConfig:
+    """The config from a TOML file (or none) with environment overrides applied."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except OSError as error:
+            raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return config_from_dict(data, os.environ if env is None else env)
+
+
+def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> ServiceConfig:
+    unknown = sorted(set(data) - {"service", "aura", "delivery", "sources", "templates"})
+    if unknown:
+        raise ConfigError(f"unknown section {unknown[0]!r}")
+    service = _section(data, "service", ServiceConfig, exclude={"aura", "delivery", "sources"})
+    if "AURA_UPLINK_DATA_DIR" in env:
+        service["data_dir"] = env["AURA_UPLINK_DATA_DIR"]
+    aura = _section(data, "aura", AuraConfig)
+    for key, variable in (("url", "AURA_URL"), ("client_id", "AURA_CLIENT_ID")):
+        if variable in env:
+            aura[key] = env[variable]
+    if "AURA_CLIENT_SECRET" in env:
+        aura["client_secret"] = env["AURA_CLIENT_SECRET"]
+    if aura.get("auth", "oauth2") not in ("oauth2", "bearer"):
+        raise ConfigError(f"aura.auth: expected 'oauth2' or 'bearer', got {aura['auth']!r}")
+    sources = _sources(data.get("sources", {}), env)
+    return ServiceConfig(
+        **{k: Path(v) if k == "data_dir" else v for k, v in service.items()},
+        aura=AuraConfig(**aura),
+        delivery=DeliveryConfig(**_section(data, "delivery", DeliveryConfig)),
+        sources=sources,
+        templates=templates_from_config(data, models={}),
+    )
+
+
+def _section(
+    data: Mapping[str, Any], name: str, kind: type, exclude: set[str] | None = None
+) -> dict[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[{name}] must be a table")
+    defaults = kind()
+    allowed = {f for f in kind.__dataclass_fields__ if f not in (exclude or set())}
+    out = {}
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(f"{name}.{key}: unknown key; known: {sorted(allowed)}")
+        default = getattr(defaults, key)
+        expected = type(default) if default is not None else str
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if isinstance(default, Path):
+            expected = str
+        if not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool):
+            raise ConfigError(f"{name}.{key}: expected {expected.__name__}, got {value!r}")
+        out[key] = value
+    return out
+
+
+def _sources(table: Any, env: Mapping[str, str]) -> dict[str, SourceConfig]:
+    if not isinstance(table, Mapping):
+        raise ConfigError("[sources] must be a table of [sources.<name>] tables")
+    unknown = sorted(set(table) - set(SOURCES))
+    if unknown:
+        raise ConfigError(f"sources.{unknown[0]}: unknown source; known: {list(SOURCES)}")
+    out = {}
+    for name in SOURCES:
+        entry = table.get(name, {})
+        if not isinstance(entry, Mapping) or set(entry) - {"secret", "header"}:
+            raise ConfigError(f"sources.{name}: expected keys 'secret' and 'header'")
+        secret = env.get(f"AURA_UPLINK_{name.upper()}_SECRET", entry.get("secret"))
+        if secret is not None and (not isinstance(secret, str) or not secret):
+            raise ConfigError(f"sources.{name}.secret: expected a non-empty string")
+        header = entry.get("header", "Authorization")
+        if not isinstance(header, str) or not header:
+            raise ConfigError(f"sources.{name}.header: expected a header name")
+        out[name] = SourceConfig(name, secret, header)
+    return out

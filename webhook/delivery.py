@@ -1,0 +1,298 @@
+"""The delivery worker: drains the store's outbox to AURA, at least once, per device in order.
+
+Invariants (specs/reliability.md §6.1, rules 4-7):
+
+* Work is claimed from the store with a lease; the HTTP call happens after the claim committed
+  and before the verdict's transaction begins: never while a transaction is open.
+* One event per device is in flight at a time (the store's claim enforces it), so AURA sees a
+  device's events in the order they happened, and retrying a new-callout is safe.
+* Retries wait a capped exponential backoff with full jitter, and never less than AURA's
+  ``Retry-After``. The schedule lives in the store (``next_attempt_at``), so it survives restarts.
+* A permanent rejection or an exhausted budget dead-letters the event with a CRITICAL log (an
+  incident: page someone); an event still undelivered after ``alert_after_s`` gets one ERROR
+  log, well before that.
+
+Threads: one dispatcher claims as many events as there are idle workers and hands them over;
+``workers`` threads send them. The dispatcher sleeps until the store's next due time, a worker
+finishing, :meth:`Deliverer.wake` (the ingest route calls it after its commit, so a fresh panic
+goes out at once), or ``poll_s`` (events another process stored, alerts to raise).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from webhook.aura_client import Delivered, Outcome, Permanent, Retry, response_json
+from webhook.failpoints import failpoint
+from webhook.store import EventRow, Store
+
+log = logging.getLogger(__name__)
+
+
+class EventSender(Protocol):
+    """What the worker needs of a client (:class:`webhook.aura_client.AuraClient`): a send that
+    classifies instead of raising."""
+
+    def send(self, event_body_json: str, idempotency_key: str) -> Outcome: ...
+
+
+def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """AWS "full jitter": uniform in [0, min(cap, base * 2**attempt)] (attempt counts from 0)."""
+    return rng.uniform(0.0, min(cap_s, base_s * 2.0 ** min(attempt, 64)))
+
+
+class Deliverer:
+    """Delivers stored events with ``client``; :meth:`start` / :meth:`stop`, or :meth:`run_once`."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: EventSender,
+        *,
+        workers: int = 4,
+        lease_s: float = 30.0,
+        base_backoff_s: float = 0.5,
+        max_backoff_s: float = 60.0,
+        max_attempts: int = 15,
+        alert_after_s: float = 30.0,
+        poll_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        if workers < 1 or max_attempts < 1:
+            raise ValueError("workers and max_attempts must be >= 1")
+        self.store = store
+        self.client = client
+        self.workers = workers
+        self.lease_s = lease_s
+        self.base_backoff_s = base_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.max_attempts = max_attempts
+        self.alert_after_s = alert_after_s
+        self.poll_s = poll_s
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._woken = False
+        self._stopping = False
+        self._idle = workers
+        self._queue: queue.SimpleQueue[EventRow | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._threads:
+            raise RuntimeError("Deliverer already started")
+        self._threads = [threading.Thread(target=self._dispatch, name="aura-dispatch", daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._work, name=f"aura-worker-{n}", daemon=True)
+            for n in range(self.workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        """Stop claiming, let in-flight sends finish (bounded by the client's timeouts), join.
+
+        Events a worker never finished stay in flight until their lease expires, then any
+        worker (in this or another process) claims them again.
+        """
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if not self._threads:
+            return
+        dispatcher, workers = self._threads[0], self._threads[1:]
+        dispatcher.join(timeout)
+        for _ in workers:
+            self._queue.put(None)
+        for thread in workers:
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        """Something may be claimable now (a commit just happened): look without waiting."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
+
+    # -- one pass, synchronously (tests, CLI) --------------------------------------------------
+
+    def run_once(self, limit: int | None = None) -> int:
+        """Claim what is due and deliver it in this thread; return how many were attempted."""
+        rows = self.store.claim(self.clock(), self.lease_s, limit or self.workers)
+        for row in rows:
+            self._deliver(row)
+        self.raise_alerts()
+        return len(rows)
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._cond:
+                if self._stopping:
+                    return
+                self._woken = False
+                free = self._idle
+            rows: list[EventRow] = []
+            try:
+                if free:
+                    rows = self.store.claim(self.clock(), self.lease_s, free)
+                self.raise_alerts()
+                timeout = self._sleep_for(free)
+            except Exception:  # the store failing must not kill the dispatcher: retry later
+                log.exception("delivery dispatcher: store error")
+                timeout = self.poll_s
+            with self._cond:
+                self._idle -= len(rows)
+            for row in rows:
+                self._queue.put(row)
+            with self._cond:
+                if not (self._stopping or self._woken or rows):
+                    self._cond.wait(timeout)
+
+    def _sleep_for(self, free: int) -> float:
+        if not free:  # every worker busy: a finishing one will wake us
+            return self.poll_s
+        due = self.store.next_due()
+        if due is None:
+            return self.poll_s
+        # A small floor: a due time that is already past but was not claimable (another
+        # process took it in between) must not turn into a busy loop.
+        return min(self.poll_s, max(0.01, due - self.clock()))
+
+    def _work(self) -> None:
+        while True:
+            row = self._queue.get()
+            if row is None:
+                return
+            try:
+                self._deliver(row)
+            except Exception:  # store trouble: the lease expires and the event is claimed again
+                log.exception(
+                    "delivery worker: event %d left in flight until its lease ends", row.id
+                )
+            finally:
+                with self._cond:
+                    self._idle += 1
+                    self._woken = True  # the device's next event may be claimable now
+                    self._cond.notify_all()
+
+    # -- one event -----------------------------------------------------------------------------
+
+    def _deliver(self, row: EventRow) -> None:
+        """Send one claimed event and record the verdict (each step its own transaction)."""
+        failpoint("after-claim")
+        try:
+            outcome = self.client.send(row.body, row.idempotency_key)
+        except Exception as exc:  # a client bug must not strand the event: treat as retryable
+            log.exception("AURA client raised for event %d", row.id)
+            outcome = Retry(f"client error: {type(exc).__name__}: {exc}")
+        now = self.clock()
+        attempts = row.attempts + 1
+        if isinstance(outcome, Delivered):
+            failpoint("after-send")
+            ok = self.store.mark_delivered(row.id, response_json(outcome), now, claim=row.claim)
+            if ok:
+                log.info(
+                    "delivered event %d device=%s action=%d attempts=%d latency=%.3fs",
+                    row.id,
+                    row.device_key,
+                    row.action,
+                    attempts,
+                    now - row.created_at,
+                )
+            else:
+                self._lost_claim(row, "delivered")
+            return
+        if isinstance(outcome, Permanent):
+            if self.store.mark_dead(row.id, outcome.error, claim=row.claim):
+                log.critical(
+                    "AURA rejected event permanently, dead-lettered: device=%s event=%d status=%d"
+                    " action=%d body=%s response=%s",
+                    row.device_key,
+                    row.id,
+                    outcome.status,
+                    row.action,
+                    row.body,
+                    outcome.body,
+                )
+            else:
+                self._lost_claim(row, "dead")
+            return
+        self._alert_if_overdue(row, now, attempts, outcome.error)
+        if attempts >= self.max_attempts:
+            if self.store.mark_dead(row.id, outcome.error, claim=row.claim):
+                log.critical(
+                    "delivery attempts exhausted, dead-lettered: device=%s event=%d attempts=%d"
+                    " undelivered for %.0f s, last error: %s; body=%s",
+                    row.device_key,
+                    row.id,
+                    attempts,
+                    now - row.created_at,
+                    outcome.error,
+                    row.body,
+                )
+            else:
+                self._lost_claim(row, "dead")
+            return
+        delay = self.backoff(attempts)
+        if outcome.retry_after_s is not None:
+            delay = max(delay, outcome.retry_after_s)
+        if self.store.mark_retry(row.id, outcome.error, now + delay, True, claim=row.claim):
+            log.warning(
+                "event %d device=%s attempt %d failed (%s); retry in %.2f s",
+                row.id,
+                row.device_key,
+                attempts,
+                outcome.error,
+                delay,
+            )
+        else:
+            self._lost_claim(row, "retry")
+
+    def backoff(self, attempts: int) -> float:
+        """Delay before the next try after ``attempts`` failed ones (>= 1)."""
+        with self._rng_lock:  # random.Random is not documented as thread-safe
+            return full_jitter(attempts - 1, self.base_backoff_s, self.max_backoff_s, self._rng)
+
+    @staticmethod
+    def _lost_claim(row: EventRow, verdict: str) -> None:
+        # Our lease ran out and the row was claimed again (or replayed): the newer claim owns
+        # the verdict. AURA may see this event twice; the idempotency key is the same.
+        log.warning(
+            "event %d: lease lost before recording %s; left to its new owner", row.id, verdict
+        )
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def raise_alerts(self) -> None:
+        """One ERROR per open event older than ``alert_after_s`` (the store remembers which)."""
+        now = self.clock()
+        for row in self.store.overdue(now - self.alert_after_s):
+            self._alert_if_overdue(row, now, row.attempts, row.last_error)
+
+    def _alert_if_overdue(
+        self, row: EventRow, now: float, attempts: int, last_error: str | None
+    ) -> None:
+        # Every kind of event counts: a stuck location update blocks its device's later panics.
+        age = now - row.created_at
+        if age > self.alert_after_s and self.store.mark_alerted(row.id, now):
+            log.error(
+                "panic event undelivered for %.0f s: device=%s event=%d action=%d attempts=%d"
+                " last error: %s",
+                age,
+                row.device_key,
+                row.id,
+                row.action,
+                attempts,
+                last_error,
+            )

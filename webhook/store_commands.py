@@ -1,0 +1,95 @@
+"""``aura-uplink store status | list | replay``: look into the store and recover from failures."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from decoders.errors import ConfigError
+from webhook.config import ServiceConfig, load_config
+from webhook.ingest import replan_stored
+from webhook.store import SqliteStore
+
+
+def _open(config_path: str | None) -> tuple[ServiceConfig, SqliteStore]:
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    if not config.database.exists():
+        raise click.UsageError(f"no store at {config.database} (is --config right?)")
+    return config, SqliteStore(config.database)
+
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, exists=True), help="Service TOML."
+)
+
+
+@click.group("store")
+def store_group() -> None:
+    """Inspect the durable store; replay dead-lettered events and undecodable uplinks."""
+
+
+@store_group.command("status")
+@config_option
+def status_command(config_path: str | None) -> None:
+    """Counts of events by state and uplinks by status, and the oldest undelivered event."""
+    _, store = _open(config_path)
+    click.echo(json.dumps(store.status(), indent=2, sort_keys=True))
+
+
+@store_group.command("list")
+@config_option
+@click.option("--events", "what", flag_value="events", default=True, help="List events.")
+@click.option("--uplinks", "what", flag_value="uplinks", help="List uplinks.")
+@click.option("--state", help="Only events in this state / uplinks with this status.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_command(config_path: str | None, what: str, state: str | None, limit: int) -> None:
+    """One JSON object per line, newest first."""
+    _, store = _open(config_path)
+    rows = (
+        store.list_events(state, limit)  # type: ignore[arg-type]
+        if what == "events"
+        else store.list_uplinks(state, limit)  # type: ignore[arg-type]
+    )
+    for row in rows:
+        click.echo(json.dumps(row.as_json(), default=str))
+
+
+@store_group.command("replay")
+@config_option
+@click.option("--dead", "dead_ids", multiple=True, type=int, help="Dead event id (repeatable).")
+@click.option("--all-dead", is_flag=True, help="Replay every dead-lettered event.")
+@click.option("--undecodable", is_flag=True, help="Decode undecodable uplinks again.")
+def replay_command(
+    config_path: str | None, dead_ids: tuple[int, ...], all_dead: bool, undecodable: bool
+) -> None:
+    """Send dead-lettered events again (same idempotency key), or re-decode uplinks that could
+    not be decoded, with the templates as they are now. A running `serve` delivers them."""
+    if not (dead_ids or all_dead or undecodable):
+        raise click.UsageError("give --dead ID, --all-dead or --undecodable")
+    config, store = _open(config_path)
+    if dead_ids or all_dead:
+        count = store.replay_dead(None if all_dead else list(dead_ids))
+        click.echo(f"{count} dead event(s) queued again")
+    if undecodable:
+        fixed = still = 0
+        for stored in store.undecodable_uplinks():
+            try:
+                prepared = replan_stored(stored, config.templates)
+            except (ValueError, ConfigError) as error:
+                click.echo(f"uplink {stored.id}: {error}", err=True)
+                still += 1
+                continue
+            store.replace_uplink_outcome(stored.id, prepared.plan)
+            if prepared.error is None:
+                fixed += 1
+            else:
+                still += 1
+                click.echo(f"uplink {stored.id} still undecodable: {prepared.error}", err=True)
+        click.echo(f"{fixed} uplink(s) decoded, {still} still undecodable")
+        if still:
+            sys.exit(1)
