@@ -293,3 +293,75 @@ def need(frame: bytes, size: int, *, model: str, field: str) -> None:
             got=f"{len(frame)} bytes",
             frame=frame,
         )
+
+
+class HexBytes(cs.Adapter):  # type: ignore[misc]
+    """Raw bytes on the wire (a MAC address, a serial number), upper-case hex text in Python, so
+    the field stays JSON-safe and builds back."""
+
+    def __init__(self, length: int) -> None:
+        super().__init__(cs.Bytes(length))
+
+    def _decode(self, obj: bytes, context: Any, path: str) -> str:
+        return bytes(obj).hex().upper()
+
+    def _encode(self, obj: str, context: Any, path: str) -> bytes:
+        return bytes.fromhex(obj)
+
+
+def records(
+    frame: bytes,
+    table: Mapping[int, Layout],
+    *,
+    model: str,
+    key_size: int,
+    name: str,
+    key_field: str,
+) -> list[dict[str, Any]]:
+    """Parse a frame that is a run of records (Milesight channels, SenseCAP multi-frame uplinks):
+    each record is the fixed layout its first ``key_size`` bytes (big-endian) select, key included.
+    At least one record is required. Errors name the record (``name[i].field``) and give byte
+    offsets in the whole frame, so a bad record deep in an uplink is still easy to find."""
+    out: list[dict[str, Any]] = []
+    start = 0
+    while True:
+        prefix = f"{name}[{len(out)}]."
+        need(frame, start + key_size, model=model, field=prefix + key_field)
+        key = int.from_bytes(frame[start : start + key_size], "big")
+        if key not in table:
+            raise UnknownMessageType(
+                f"unknown {key_field}",
+                model=model,
+                field=prefix + key_field,
+                offset=start,
+                expected="one of " + ", ".join(f"0x{k:0{2 * key_size}X}" for k in sorted(table)),
+                got=f"0x{key:0{2 * key_size}X}",
+                frame=frame,
+            )
+        layout = table[key]
+        end = start + layout.size
+        if len(frame) < end:
+            raise ShortFrame(
+                f"{layout.name} record is too short",
+                model=model,
+                field=prefix + (layout.field_at(len(frame) - start) or key_field),
+                offset=len(frame),
+                expected=f"{layout.size} bytes from byte {start}",
+                got=f"{len(frame) - start} bytes",
+                frame=frame,
+            )
+        try:
+            out.append(layout.parse(frame[start:end], model))
+        except DecodeError as error:
+            raise type(error)(
+                error.reason,
+                model=model,
+                field=None if error.field is None else prefix + error.field,
+                offset=None if error.offset is None else start + error.offset,
+                expected=error.expected,
+                got=error.got,
+                frame=frame,
+            ) from None
+        start = end
+        if start == len(frame):
+            return out

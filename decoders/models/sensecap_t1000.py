@@ -1,0 +1,212 @@
+"""``sensecap-t1000``: Seeed SenseCAP T1000-A/B card tracker (GNSS, Wi-Fi, BLE; SOS button).
+
+Sources: https://wiki.seeedstudio.com/T1000_payload/ (packet tables and examples) and
+Seeed-Solution/SenseCAP-Decoder T1000/TTN/SenseCAP_T1000_TTN_Decoder.js (frame lengths).
+fPort 5, big-endian. One uplink holds one or more frames ``[frame id][fixed-length value]``:
+
+    id    bytes  content after the id (names as in the fields)
+    0x01  47     status, event mode: battery %, software and hardware version, work mode,
+                 positioning strategy, 3 intervals (min, u16), temp & light switch, SOS mode,
+                 then the 0x03 settings
+    0x02  16     status, periodic mode: 0x01 without the settings
+    0x03  32     event settings: motion, motionless, shock, temperature (×0.1 °C), light
+    0x04  10     work mode, a byte the decoder skips, 3 intervals (min, u16), SOS mode
+    0x05  5      heartbeat: battery %, work mode, positioning strategy, SOS mode
+    0x06  22     event status (3), motion segment, UTC time u32 s, LONGITUDE int32 ×1e-6°,
+                 latitude int32 ×1e-6°, temperature int16 ×0.1 °C, light u16 %, battery %
+    0x07  42     as 0x06 with 4 × (BSSID, RSSI int8 dBm) from a Wi-Fi scan instead of a fix
+    0x08  35     as 0x07 with 3 BLE beacons
+    0x09  18     0x06 without temperature and light;  0x0A (38): 0x07 without them;
+                 0x0B (31): 0x08 without them
+    0x0D  5      error code u32: 1 UTC time failed, 2 almanac too old, 3 Doppler error
+    0x11  14     positioning status (0 success, 1-14 why it failed), event status, UTC time,
+                 temperature, light, battery %
+
+Event status: bits of its last byte, 0x01 start moving, 0x02 end of movement, 0x04 motionless,
+0x08 shock, 0x10 temperature, 0x20 light, 0x40 SOS, 0x80 press once. Temperature and light
+0x8000 mean "no reading" (None).
+
+Choices made here:
+- SOS (0x40) gives ``Alert("sos", fix, sustained=True)``; every event frame without it gives
+  ``Status("alarm_clear")``. In SOS mode 1 ("continuous") the device repeats the SOS event in its
+  frames while SOS lasts, so only the rising edge may open a callout; in mode 0 ("single") the
+  next event frame clears the bit and re-arms. Two single-mode presses with no frame between
+  them fold into one callout (as AURA folds a second new-callout into an open one).
+- Press once (0x80) is ``Button("press")`` with no default meaning: SOS is the alarm.
+- Only 0x06 and 0x09 carry a fix (``fixed_at`` from their UTC time): placeholder or impossible
+  coordinates are no fix, never an error. Wi-Fi and BLE scans are not fixes. 0x11 gives
+  ``Status("positioning_failed", why)`` (none for status 0, success), never a location. Frames
+  the device uploads late from its cache would look the same: their ``fixed_at`` tells their age.
+- Frame ids 0x0C, 0x0E-0x10 (T1000-C/D LoRa Cloud GNSS shards) and others are
+  ``UnknownMessageType`` at their offset; so are fPorts 192/199 (``UnknownPort``).
+- Nothing is range-checked: an SOS frame must decode whatever its sensors say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from construct import (
+    Array,
+    BitsInteger,
+    BitStruct,
+    Flag,
+    Int8sb,
+    Int8ub,
+    Int16sb,
+    Int16ub,
+    Int32sb,
+    Int32ub,
+    Struct,
+)
+
+from decoders.model import Model
+from decoders.schema import HexBytes, Layout, Named, Scaled, records
+from decoders.types import Alert, Battery, Button, Fix, Location, Message, Status
+
+MODEL_ID = "sensecap-t1000"
+PORT = 5
+ERRORS = {1: "utc_time_failed", 2: "almanac_too_old", 3: "doppler_error"}
+POSITIONING = dict(enumerate((
+    "success", "gnss_timeout", "wifi_timeout", "wifi_gnss_timeout", "gnss_wifi_timeout",
+    "ble_timeout", "ble_wifi_timeout", "ble_gnss_timeout", "ble_wifi_gnss_timeout",
+    "server_gnss_failed", "server_wifi_failed", "server_ble_failed", "gnss_poor_accuracy",
+    "time_sync_failed", "almanac_too_old",
+)))  # fmt: skip
+# event status bits 7 .. 0 of its last byte; the two bytes before it are reserved
+EVENT_BITS = ("press_once", "sos", "light", "temperature", "shock", "motionless",
+              "movement_end", "movement_start")  # fmt: skip
+EVENTS = "event_status" / BitStruct("reserved" / BitsInteger(16), *(b / Flag for b in EVENT_BITS))
+UTC_TIME = "utc_time_s" / Int32ub
+HEAD = (EVENTS, "motion_segment" / Int8ub, UTC_TIME)
+POSITION = ("longitude" / Scaled(Int32sb, 1e-6), "latitude" / Scaled(Int32sb, 1e-6))
+SENSORS = (
+    "temperature_c" / Scaled(Int16sb, 0.1, unknown=-0x8000),
+    "light_pct" / Scaled(Int16ub, unknown=0x8000),
+)
+BATTERY = "battery_pct" / Int8ub
+MINUTES = ("heartbeat_interval_min", "uplink_interval_min", "event_uplink_interval_min")
+VERSION = Struct("major" / Int8ub, "minor" / Int8ub)
+STATUS = (
+    BATTERY,
+    "software_version" / VERSION,
+    "hardware_version" / VERSION,
+    "work_mode" / Int8ub,
+    "positioning_strategy" / Int8ub,
+    *(name / Int16ub for name in MINUTES),
+    "temp_light_switch" / Int8ub,
+    "sos_mode" / Int8ub,
+)
+
+
+def _sensor_settings(kind: str, unit: str, threshold: Any) -> tuple[Any, ...]:
+    return (
+        f"{kind}_event_enabled" / Int8ub,
+        f"{kind}_event_uplink_interval_min" / Int16ub,
+        f"{kind}_sample_interval_s" / Int16ub,
+        f"{kind}_threshold_max_{unit}" / threshold,
+        f"{kind}_threshold_min_{unit}" / threshold,
+        f"{kind}_warning_type" / Int8ub,
+    )
+
+
+SETTINGS = (
+    "motion_event_enabled" / Int8ub,
+    "motion_threshold_mg" / Int16ub,
+    "motion_start_interval_min" / Int16ub,
+    "motionless_event_enabled" / Int8ub,
+    "motionless_timeout_min" / Int16ub,
+    "shock_event_enabled" / Int8ub,
+    "shock_threshold_mg" / Int16ub,
+    *_sensor_settings("temp", "c", Scaled(Int16sb, 0.1)),
+    *_sensor_settings("light", "pct", Int16ub),
+)
+BEACON = Struct("bssid" / HexBytes(6), "rssi_dbm" / Int8sb)
+SCAN = {count: "scan" / Array(count, BEACON) for count in (3, 4)}  # Wi-Fi: 4, BLE: 3
+
+
+FRAMES = {
+    0x01: ("status_event_mode", STATUS + SETTINGS),
+    0x02: ("status_periodic_mode", STATUS),
+    0x03: ("event_settings", SETTINGS),
+    0x04: ("mode_settings", ("work_mode" / Int8ub, "undocumented" / Int8ub,
+                             *(name / Int16ub for name in MINUTES), "sos_mode" / Int8ub)),
+    0x05: ("heartbeat", (BATTERY, "work_mode" / Int8ub, "positioning_strategy" / Int8ub,
+                         "sos_mode" / Int8ub)),
+    0x06: ("gnss_sensors", (*HEAD, *POSITION, *SENSORS, BATTERY)),
+    0x07: ("wifi_sensors", (*HEAD, SCAN[4], *SENSORS, BATTERY)),
+    0x08: ("ble_sensors", (*HEAD, SCAN[3], *SENSORS, BATTERY)),
+    0x09: ("gnss", (*HEAD, *POSITION, BATTERY)),
+    0x0A: ("wifi", (*HEAD, SCAN[4], BATTERY)),
+    0x0B: ("ble", (*HEAD, SCAN[3], BATTERY)),
+    0x0D: ("error", ("error_code" / Int32ub,)),
+    0x11: ("positioning_status", ("positioning_status" / Int8ub, EVENTS, UTC_TIME, *SENSORS,
+                                  BATTERY)),
+}  # fmt: skip
+LAYOUTS = {
+    code: Layout(name, Struct("frame_id" / Named(Int8ub, {code: name}), *fields))
+    for code, (name, fields) in FRAMES.items()
+}
+LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS.values()}
+
+
+def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
+    found = records(frame, LAYOUTS, model=MODEL_ID, key_size=1, name="frames", key_field="frame_id")
+    return {"frames": found}
+
+
+def build(fields: Mapping[str, Any]) -> bytes:
+    """Build an uplink from the same fields :func:`parse` returns (each frame by name)."""
+    return b"".join(LAYOUT_BY_NAME[f["frame_id"]].build(f) for f in fields["frames"])
+
+
+def _fix(frame: Mapping[str, Any]) -> Fix | None:
+    latitude, longitude = frame["latitude"], frame["longitude"]
+    if latitude == 0 or longitude == 0 or abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    when = datetime.fromtimestamp(frame["utc_time_s"], UTC) if frame["utc_time_s"] else None
+    return Fix(latitude, longitude, source="gps", fixed_at=when)
+
+
+def _frame_messages(frame: Mapping[str, Any]) -> list[Message]:
+    kind = frame["frame_id"]
+    out: list[Message] = []
+    code = frame.get("error_code") or frame.get("positioning_status")
+    if code:  # an error frame, or a positioning status other than 0 (success)
+        event, names = ("error", ERRORS) if kind == "error" else ("positioning_failed", POSITIONING)
+        out.append(Status(event, names.get(code, f"code {code}")))
+    events = frame.get("event_status")
+    if events is not None:
+        fix = _fix(frame) if "latitude" in frame else None
+        if events["sos"]:
+            out.append(Alert("sos", fix, sustained=True))
+        else:
+            out.append(Status("alarm_clear"))
+            if "latitude" in frame:
+                out.append(Location(fix) if fix else Status("no_fix"))
+        if events["press_once"]:
+            out.append(Button("press"))
+    if kind.startswith("status_"):
+        version = frame["software_version"]
+        out.append(Status("firmware", f"{version['major']}.{version['minor']}"))
+    if "battery_pct" in frame:
+        out.append(Battery(percent=frame["battery_pct"]))
+    return out
+
+
+def interpret(fields: Mapping[str, Any]) -> list[Message]:
+    return [message for frame in fields["frames"] for message in _frame_messages(frame)]
+
+
+MODEL = Model(
+    id=MODEL_ID,
+    title="Seeed SenseCAP T1000-A/B tracker (SOS button)",
+    network="lorawan",
+    source="https://wiki.seeedstudio.com/T1000_payload/",
+    parse=parse,
+    interpret=interpret,
+    build=build,
+    ports=(PORT,),
+)

@@ -1,0 +1,163 @@
+"""oyster-lorawan: fixture frames build back, the vendor examples, failed fixes never a
+location, man down as a sustained alert, the stats bit field against oyster.js's formulas."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from decoders import (
+    Alert,
+    Battery,
+    DecodeError,
+    Fix,
+    Location,
+    Status,
+    UnknownPort,
+    ValueOutOfRange,
+    decode,
+)
+from decoders.models import oyster_lorawan
+from decoders.schema import plain
+
+MODEL = "oyster-lorawan"
+FIXTURE = json.loads(
+    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
+)
+SIZES = {1: 11, 2: 3, 3: 11, 4: 9}
+
+
+def _id(case: dict[str, Any]) -> str:
+    return f"{case['port']}:{case['hex'] or 'empty'}"
+
+
+def test_fixture_covers_every_port() -> None:
+    assert {case["port"] for case in FIXTURE["frames"]} == set(SIZES)
+
+
+@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_id)
+def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
+    fields = decode(MODEL, case["hex"], case["port"]).fields
+    assert oyster_lorawan.build(fields) == bytes.fromhex(case["hex"])
+
+
+@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_id)
+def test_fixture_errors(case: dict[str, Any]) -> None:
+    with pytest.raises(DecodeError) as caught:
+        decode(MODEL, case["hex"], case["port"])
+    assert type(caught.value).__name__ == case["type"]
+    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
+
+
+def test_public_vectors() -> None:
+    valid = decode(MODEL, "0030EDEC003224450000DE", 1)
+    assert (valid.fields["latitude"], valid.fields["longitude"]) == (-32.0, 116.0)
+    assert valid.fields["battery_mv"] == 5550  # batV 5.55
+    assert valid.messages == (Location(Fix(-32.0, 116.0, source="gps")), Battery(voltage_mv=5550))
+    failed = decode(MODEL, "85A8C5EBD8763F0B0301BE", 1)
+    assert failed.fields["flags"] == {"heading_deg": 0.0, "fix_failed": True, "in_trip": True}
+    assert (failed.fields["latitude"], failed.fields["longitude"]) == (-33.9367803, 18.8708568)
+    assert failed.messages == (Status("fix_failed"), Battery(voltage_mv=4750))
+
+
+def test_ports() -> None:
+    assert oyster_lorawan.MODEL.ports == (1, 2, 3, 4)
+    assert {p: layout.size for p, layout in oyster_lorawan.LAYOUTS.items()} == SIZES
+    with pytest.raises(UnknownPort):
+        decode(MODEL, bytes(11), 5)
+    with pytest.raises(UnknownPort):
+        oyster_lorawan.parse(bytes(11), None)
+
+
+latitudes = st.integers(-900_000_000, 900_000_000)
+longitudes = st.integers(-1_800_000_000, 1_800_000_000)
+
+
+@given(latitudes, longitudes, st.integers(0, 255), st.binary(min_size=2, max_size=2))
+def test_port_1_failed_fixes_are_never_a_location(
+    lat: int, lon: int, flags: int, tail: bytes
+) -> None:
+    frame = struct.pack("<iiB", lat, lon, flags) + tail
+    messages = decode(MODEL, frame, 1).messages
+    assert messages[-1] == Battery(voltage_mv=tail[1] * 25)
+    if flags & 2:
+        assert messages[0] == Status("fix_failed")
+    elif lat == lon == 0:
+        assert messages[0] == Status("no_fix")
+    else:
+        assert messages[0] == Location(Fix(lat / 1e7, lon / 1e7, source="gps"))
+
+
+def test_port_1_impossible_latitude_is_out_of_range() -> None:
+    with pytest.raises(ValueOutOfRange) as caught:
+        decode(MODEL, struct.pack("<iiBBB", 900_000_001, 0, 0, 0, 0), 1)
+    assert (caught.value.field, caught.value.offset) == ("latitude", 0)
+
+
+@given(st.binary(min_size=9, max_size=9))
+def test_port_4_always_decodes_and_man_down_is_a_sustained_alert(frame: bytes) -> None:
+    messages = decode(MODEL, frame, 4).messages
+    man_down, failed = bool(frame[8] & 4), bool(frame[8] & 2)
+    alerts = [m for m in messages if isinstance(m, Alert)]
+    if man_down:
+        assert [(a.trigger, a.sustained) for a in alerts] == [("man_down", True)]
+        assert Status("alarm_clear") not in messages
+    else:
+        assert alerts == [] and messages[0] == Status("alarm_clear")
+    if failed:
+        assert Status("fix_failed") in messages
+        assert not any(isinstance(m, Location) for m in messages)
+        assert all(a.fix is None for a in alerts)
+    assert messages[-1] == Battery(voltage_mv=frame[7] * 25)
+
+
+def _stats_by_oyster_js(b: bytes) -> dict[str, int]:
+    """oyster.js's port-3 arithmetic, written out again here."""
+    return {
+        "initial_battery_mv": 4000 + 100 * (b[0] & 0xF),
+        "tx_count": 32 * ((b[0] >> 4) + (b[1] & 0x7F) * 16),
+        "trip_count": 32 * ((b[1] >> 7) + b[2] * 2 + (b[3] & 0x0F) * 512),
+        "gps_successes": 32 * ((b[3] >> 4) + (b[4] & 0x3F) * 16),
+        "gps_fails": 32 * ((b[4] >> 6) + (b[5] & 0x3F) * 4),
+        "avg_gps_fix_s": (b[5] >> 6) + (b[6] & 0x7F) * 4,
+        "avg_gps_fail_s": (b[6] >> 7) + b[7] * 2,
+        "avg_gps_freshen_s": b[8],
+        "wakeups_per_trip": b[9] & 0x7F,
+        "uptime_weeks": (b[9] >> 7) + b[10] * 2,
+    }
+
+
+@given(st.binary(min_size=11, max_size=11))
+def test_stats_match_the_vendor_formulas(frame: bytes) -> None:
+    decoded = decode(MODEL, frame, 3)
+    assert decoded.fields["stats"] == _stats_by_oyster_js(frame)
+    assert decoded.messages == (Status("stats"),)
+
+
+@given(st.binary(min_size=3, max_size=3))
+def test_downlink_acks(frame: bytes) -> None:
+    decoded = decode(MODEL, frame, 2)
+    assert decoded.fields["ack"] == {"accepted": frame[0] >= 0x80, "sequence": frame[0] & 0x7F}
+    verdict = "accepted" if frame[0] & 0x80 else "rejected"
+    assert decoded.messages == (Status("downlink_ack", verdict),)
+
+
+@given(latitudes, longitudes, st.binary(min_size=3, max_size=3))
+def test_port_1_frames_build_back(lat: int, lon: int, tail: bytes) -> None:
+    frame = struct.pack("<ii", lat, lon) + tail
+    assert oyster_lorawan.build(decode(MODEL, frame, 1).fields) == frame
+
+
+@given(st.sampled_from([2, 3, 4]), st.data())
+def test_valid_frames_build_back_and_compiled_parsers_agree(port: int, data: Any) -> None:
+    frame = data.draw(st.binary(min_size=SIZES[port], max_size=SIZES[port]))
+    decoded = decode(MODEL, frame, port)
+    assert oyster_lorawan.build(decoded.fields) == frame
+    layout = oyster_lorawan.LAYOUTS[port]
+    assert plain(layout.compiled.parse(frame)) == plain(layout.schema.parse(frame))
