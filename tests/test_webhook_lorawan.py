@@ -1,0 +1,217 @@
+"""The Things Stack v3 and ChirpStack v4 end to end: real HTTP on 127.0.0.1, real SQLite, the
+AURA simulator as AURA (specs/lorawan-webhooks.md; reliability.md §6.2 rows 4-5)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.webhook_support import (
+    BATTERY_INFO,
+    HTTP_TIMEOUT,
+    LOCATION_UPDATED,
+    NEW_CALLOUT,
+    TTN_SECRET,
+    AppServer,
+    aura_posts,
+    read_config,
+    settled,
+    wait_until,
+    write_config,
+)
+from webhook.aura_sim import run_simulator
+
+BODIES = json.loads(
+    (Path(__file__).resolve().parent.parent / "fixtures/bodies/lorawan.json").read_text()
+)
+TTN_EXAMPLE = next(b["body"] for b in BODIES if b["network"] == "ttn-v3")
+CHIRPSTACK_EXAMPLE = next(
+    b["body"] for b in BODIES if b["network"] == "chirpstack-v4" and "data" in b["body"]
+)
+CHIRPSTACK_SECRET = "chirpstack-test-secret"
+WS101_SHORT_PRESS = bytes.fromhex("FF2E01")  # Milesight WS101, fPort 85
+LGT92_SOS = bytes.fromhex("015A785406CF33D84D2060004B019000")  # alarm bit set, fPort 2
+LGT92_CLEAR = bytes.fromhex("015A785406CF33D80D2060004B019000")
+PROFILE = "14855bf7-d10d-4aee-b618-ebfcb64dc7ad"
+
+TEMPLATES = f"""
+[sources.chirpstack]
+secret = "{CHIRPSTACK_SECRET}"
+header = "X-Chirpstack-Secret"
+
+[templates.sos-button]
+device_type_id = 21
+model = "milesight-ws101"
+[templates.sos-button.match]
+ttn_applications = ["app1"]
+
+[templates.tracker]
+device_type_id = 22
+model = "dragino-lgt92"
+[templates.tracker.match]
+chirpstack_device_profiles = ["{PROFILE}"]
+"""
+
+
+@pytest.fixture
+def stack(tmp_path: Path):
+    with run_simulator() as sim:
+        config = read_config(
+            write_config(tmp_path / "c.toml", aura_url=sim.url, templates=TEMPLATES)
+        )
+        with AppServer(config) as app:
+            yield sim, app
+
+
+def ttn_uplink(
+    payload: bytes, *, f_cnt: int = 7, session: str = "AXA50tHUGUucuzS/bCGMNw=="
+) -> dict:
+    body = copy.deepcopy(TTN_EXAMPLE)
+    message = body["uplink_message"]
+    message.update(
+        frm_payload=base64.b64encode(payload).decode(), f_port=85, session_key_id=session
+    )
+    if f_cnt:
+        message["f_cnt"] = f_cnt
+    else:
+        message.pop("f_cnt", None)  # The Things Stack omits zero values
+    return body
+
+
+def chirpstack_body(payload: bytes | None = None, dedup: str = "d-1", **extra: Any) -> dict:
+    body = copy.deepcopy(CHIRPSTACK_EXAMPLE)
+    body.update(deduplicationId=dedup, fPort=2, **extra)
+    if payload is not None:
+        body["data"] = base64.b64encode(payload).decode()
+    return body
+
+
+def post_ttn(app: AppServer, body: dict, secret: str = TTN_SECRET) -> requests.Response:
+    return requests.post(
+        app.url + "/ttn/uplink",
+        json=body,
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def post_chirpstack(app: AppServer, event: str, body: dict, secret: str = CHIRPSTACK_SECRET):
+    return requests.post(
+        app.url + "/chirpstack",
+        params={"event": event},
+        json=body,
+        headers={"X-Chirpstack-Secret": secret},
+        timeout=HTTP_TIMEOUT,
+    )
+
+
+def test_ttn_press_opens_one_callout_and_a_replay_is_a_duplicate(stack) -> None:
+    sim, app = stack
+    first = post_ttn(app, ttn_uplink(WS101_SHORT_PRESS))
+    again = post_ttn(app, ttn_uplink(WS101_SHORT_PRESS))
+    assert (first.status_code, first.json()["status"]) == (200, "stored")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    wait_until(lambda: settled(app.store), what="delivery")
+    posts = aura_posts(sim, ok=True)
+    assert [p["body"] for p in posts] == [
+        {
+            "device_type_id": 21,
+            "device_id": "001C0530",
+            "message_type": NEW_CALLOUT,
+            "location": {"sequenceNumber": "7"},
+        }
+    ]
+    assert app.store.status()["uplinks"]["decoded"] == 1
+
+
+def test_ttn_rejoin_same_f_cnt_new_session_is_a_new_uplink(stack) -> None:
+    sim, app = stack
+    assert post_ttn(app, ttn_uplink(WS101_SHORT_PRESS, f_cnt=0)).json()["status"] == "stored"
+    rejoined = post_ttn(app, ttn_uplink(WS101_SHORT_PRESS, f_cnt=0, session="bmV3IHNlc3Npb24="))
+    assert rejoined.json()["status"] == "stored"
+    wait_until(lambda: settled(app.store), what="delivery")
+    posts = aura_posts(sim, ok=True)
+    # f_cnt omitted means 0; both presses reach AURA, which folds them into one callout.
+    assert [p["body"]["location"]["sequenceNumber"] for p in posts] == ["0", "0"]
+    assert len(sim.state.callouts()) == 1
+
+
+def test_ttn_non_uplink_messages_are_answered_and_location_solved_updates(stack) -> None:
+    sim, app = stack
+    base = {k: v for k, v in TTN_EXAMPLE.items() if k != "uplink_message"}
+    joined = post_ttn(app, {**base, "join_accept": {"session_key_id": "x"}})
+    assert (joined.status_code, joined.json()["kind"]) == (200, "other")
+    post_ttn(app, ttn_uplink(WS101_SHORT_PRESS))
+    solved = {
+        **base,
+        "received_at": "2020-02-12T15:16:00Z",
+        "location_solved": {"location": {"latitude": -26.1, "longitude": 28.05, "accuracy": 40}},
+    }
+    assert post_ttn(app, solved).json()["kind"] == "location"
+    wait_until(lambda: len(aura_posts(sim, ok=True)) == 2, what="two events")
+    update = aura_posts(sim, message_type=LOCATION_UPDATED, ok=True)
+    assert update[0]["body"]["body"] == {"latitude": -26.1, "longitude": 28.05}
+    assert app.store.status()["uplinks"] == {"decoded": 2, "ignored": 1, "undecodable": 0}
+
+
+def test_ttn_wrong_secret_is_refused_and_nothing_stored(stack) -> None:
+    _, app = stack
+    refused = post_ttn(app, ttn_uplink(WS101_SHORT_PRESS), secret="wrong")
+    assert refused.status_code == 401
+    assert sum(app.store.status()["uplinks"].values()) == 0
+
+
+def test_chirpstack_alarm_state_opens_one_callout_then_updates(stack) -> None:
+    sim, app = stack
+    for index, frame in enumerate([LGT92_SOS, LGT92_SOS, LGT92_CLEAR]):
+        response = post_chirpstack(app, "up", chirpstack_body(frame, dedup=f"d-{index}"))
+        assert response.json()["status"] == "stored"
+    replay = post_chirpstack(app, "up", chirpstack_body(LGT92_SOS, dedup="d-0"))
+    assert replay.json()["status"] == "duplicate"
+    wait_until(lambda: settled(app.store), what="delivery")
+    types = [p["body"]["message_type"] for p in aura_posts(sim, ok=True)]
+    # Battery arrives as volts only and the template has no curve, so no battery event.
+    assert types == [NEW_CALLOUT, LOCATION_UPDATED, LOCATION_UPDATED]
+    assert len(sim.state.callouts()) == 1
+
+
+def test_chirpstack_status_location_and_ignored_events(stack) -> None:
+    sim, app = stack
+    assert post_chirpstack(app, "status", chirpstack_body(dedup="s-1", batteryLevel=88.3)).ok
+    assert post_chirpstack(app, "join", chirpstack_body(dedup="j-1")).json()["kind"] == "other"
+    assert post_chirpstack(app, "log", {"deviceInfo": CHIRPSTACK_EXAMPLE["deviceInfo"]}).ok
+    location = chirpstack_body(dedup="l-1", location={"latitude": 51.5, "longitude": -0.12})
+    assert post_chirpstack(app, "location", location).json()["kind"] == "location"
+    wait_until(lambda: settled(app.store), what="delivery")
+    posts = aura_posts(sim, ok=True)
+    # No callout is open, so the network fix is remembered, not sent (open_callout policy).
+    assert [p["body"] for p in posts] == [
+        {
+            "device_type_id": 22,
+            "device_id": "01010101",
+            "message_type": BATTERY_INFO,
+            "body": {"batteryLevel": 88},
+        }
+    ]
+
+
+def test_chirpstack_bad_event_and_wrong_secret(stack) -> None:
+    _, app = stack
+    bad = post_chirpstack(app, "uplink", chirpstack_body(LGT92_SOS))
+    assert (bad.status_code, bad.json()["field"]) == (400, "event")
+    assert post_chirpstack(app, "up", chirpstack_body(LGT92_SOS), secret="nope").status_code == 401
+    assert sum(app.store.status()["uplinks"].values()) == 0
+
+
+def test_unmatched_lorawan_device_is_kept_undecodable(stack) -> None:
+    _, app = stack
+    stranger = chirpstack_body(LGT92_SOS, dedup="x-1")
+    stranger["deviceInfo"] = {**stranger["deviceInfo"], "deviceProfileId": "other-profile"}
+    assert post_chirpstack(app, "up", stranger).json()["status"] == "stored"
+    assert app.store.status()["uplinks"]["undecodable"] == 1
