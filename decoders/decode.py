@@ -10,7 +10,9 @@ from decoders.types import Decoded
 
 def frame_bytes(payload: bytes | str) -> bytes:
     """Bytes from bytes, or from hex text (either case, surrounding space ignored)."""
-    if isinstance(payload, bytes | bytearray):
+    if type(payload) is bytes:  # the common case, checked first: decode() is a hot path
+        return payload
+    if isinstance(payload, bytearray | memoryview):
         return bytes(payload)
     text = payload.strip()
     for index, char in enumerate(text):

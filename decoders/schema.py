@@ -8,7 +8,7 @@ hands back plain JSON-safe dicts instead of ``Container`` objects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -23,6 +23,7 @@ from decoders.errors import (
     UnknownMessageType,
     ValueOutOfRange,
 )
+from decoders.fastpath import FastParser, Unfit, derive
 
 
 class Scaled(cs.Adapter):  # type: ignore[misc]
@@ -57,6 +58,17 @@ class Scaled(cs.Adapter):  # type: ignore[misc]
         self._check(value, path)
         return value
 
+    def _emit_decode(self, var: str, constant: Callable[[Any], str]) -> list[str]:
+        """The same conversion as :meth:`_decode`, as inline source for the fast path."""
+        rounding = f"round({var}, {self.digits})" if self.digits else f"round({var})"
+        body = [f"{var} = {var} * {self.scale!r} + {self.offset!r}", f"{var} = {rounding}"]
+        if self.valid is not None:
+            low, high = self.valid
+            body.append(f"if not ({low!r} <= {var} <= {high!r}): raise Unfit")
+        if self.unknown is None:
+            return body
+        return [f"if {var} == {self.unknown!r}: {var} = None", "else:", *("    " + b for b in body)]
+
     def _encode(self, obj: float | None, context: Any, path: str) -> int:
         if obj is None:
             if self.unknown is None:
@@ -88,6 +100,10 @@ class Named(cs.Adapter):  # type: ignore[misc]
             raise cs.ValidationError(
                 f"expected one of {sorted(self.names)}, got {obj}", path=path
             ) from None
+
+    def _emit_decode(self, var: str, constant: Callable[[Any], str]) -> list[str]:
+        names = constant(self.names)
+        return [f"{var} = {names}.get({var}, MISSING)", f"if {var} is MISSING: raise Unfit"]
 
     def _encode(self, obj: str, context: Any, path: str) -> int:
         try:
@@ -151,6 +167,10 @@ def _is_bitwise(con: cs.Construct) -> bool:
     return isinstance(con, cs.Transformed | cs.Restreamed)
 
 
+# Every layout the models declare, so tests can check each derived fast parser against construct.
+ALL_LAYOUTS: list[Layout] = []
+
+
 @dataclass(frozen=True)
 class Layout:
     """One fixed-size frame layout. ``tail`` names a final field that takes any remaining bytes
@@ -159,6 +179,9 @@ class Layout:
     name: str
     schema: cs.Construct
     tail: str | None = None
+
+    def __post_init__(self) -> None:
+        ALL_LAYOUTS.append(self)
 
     @cached_property
     def size(self) -> int:
@@ -181,29 +204,51 @@ class Layout:
                 found = name
         return found
 
+    @cached_property
+    def fast(self) -> FastParser | None:
+        """A ``struct`` reader derived from the schema (see :mod:`decoders.fastpath`)."""
+        return derive(self.schema)
+
     def parse(self, frame: bytes, model: str) -> dict[str, Any]:
+        size = self.size
+        if len(frame) != size and (len(frame) < size or self.tail is None):
+            self._raise_length(frame, model)
+        fast = self.fast
+        if fast is None:
+            fields = self.parse_with_construct(frame, model)
+        else:
+            try:
+                fields = fast(frame)
+            except Unfit:  # a rejected value: construct re-parses it and names it
+                fields = self.parse_with_construct(frame, model)
+        if self.tail is not None:
+            fields[self.tail] = frame[size:].hex().upper()
+        return fields
+
+    def _raise_length(self, frame: bytes, model: str) -> None:
         if len(frame) < self.size:
-            field = self.field_at(len(frame))
             raise ShortFrame(
                 f"{self.name} frame is too short",
                 model=model,
-                field=field,
+                field=self.field_at(len(frame)),
                 offset=len(frame),
                 expected=f"{self.size} bytes",
                 got=f"{len(frame)} bytes",
                 frame=frame,
             )
-        if len(frame) > self.size and self.tail is None:
-            raise TrailingBytes(
-                f"{self.name} frame has bytes after its end",
-                model=model,
-                offset=self.size,
-                expected=f"{self.size} bytes",
-                got=f"{len(frame)} bytes",
-                frame=frame,
-            )
+        raise TrailingBytes(
+            f"{self.name} frame has bytes after its end",
+            model=model,
+            offset=self.size,
+            expected=f"{self.size} bytes",
+            got=f"{len(frame)} bytes",
+            frame=frame,
+        )
+
+    def parse_with_construct(self, frame: bytes, model: str) -> dict[str, Any]:
+        """The reference parse (construct, compiled), which also names every error."""
         try:
-            fields = plain(self.compiled.parse(frame[: self.size]))
+            return plain(self.compiled.parse(frame[: self.size]))
         except cs.ValidationError:
             # Compiled parsers do not know field paths; the interpreter does. Errors are rare,
             # so re-parse only then to name the field.
@@ -225,9 +270,6 @@ class Layout:
                 field=_path_field(error.path),
                 frame=frame,
             ) from None
-        if self.tail is not None:
-            fields[self.tail] = frame[self.size :].hex().upper()
-        return fields
 
     def _interpreted_error(self, frame: bytes) -> cs.ValidationError:
         try:
@@ -304,6 +346,9 @@ class HexBytes(cs.Adapter):  # type: ignore[misc]
 
     def _decode(self, obj: bytes, context: Any, path: str) -> str:
         return bytes(obj).hex().upper()
+
+    def _emit_decode(self, var: str, constant: Callable[[Any], str]) -> list[str]:
+        return [f"{var} = {var}.hex().upper()"]
 
     def _encode(self, obj: str, context: Any, path: str) -> bytes:
         return bytes.fromhex(obj)

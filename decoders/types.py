@@ -1,7 +1,9 @@
 """Network-neutral value types: uplinks, fixes, the messages a frame means, and a decode result.
 
 Messages are plain slotted dataclasses; none of them ever holds a construct ``Container``, so they
-can be compared, hashed, logged and turned into JSON without knowing how they were parsed.
+can be compared, logged and turned into JSON without knowing how they were parsed. They are not
+frozen: a frozen dataclass's ``__init__`` costs four times as much, and one is made per message on
+the decode hot path. Treat them as values all the same.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, ClassVar, Literal
 FixSource = Literal["gps", "wifi", "network", "cached"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fix:
     """A position in degrees. ``source == "cached"`` marks a fix the device says is not fresh."""
 
@@ -91,7 +93,7 @@ class Message:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Alert(Message):
     """The wearer asks for help. ``sustained`` marks devices that repeat the alarm as a state in
     every frame while it is active: only its rising edge opens a callout."""
@@ -102,26 +104,26 @@ class Alert(Message):
     sustained: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Location(Message):
     kind: ClassVar[str] = "location"
     fix: Fix
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cancel(Message):
     kind: ClassVar[str] = "cancel"
     reason: str = "user"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Battery(Message):
     kind: ClassVar[str] = "battery"
     percent: int | None = None
     voltage_mv: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Button(Message):
     """A press the template decides the meaning of (alert, cancel, or nothing)."""
 
@@ -129,7 +131,7 @@ class Button(Message):
     gesture: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Status(Message):
     """Anything informational: arming, configuration, firmware, an alarm state clearing."""
 
@@ -138,7 +140,7 @@ class Status(Message):
     detail: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decoded:
     """The result of decoding one frame."""
 

@@ -1,0 +1,60 @@
+"""The struct readers derived from the schemas parse exactly as construct does."""
+
+from __future__ import annotations
+
+import construct as cs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import decoders  # noqa: F401  (registers every model's layouts)
+from decoders.fastpath import Unfit, derive
+from decoders.schema import ALL_LAYOUTS, Named, Scaled, plain
+
+DERIVED = [layout for layout in ALL_LAYOUTS if layout.fast is not None]
+
+
+def test_most_layouts_get_a_fast_parser() -> None:
+    assert len(DERIVED) >= 0.7 * len(ALL_LAYOUTS)
+
+
+@pytest.mark.parametrize("layout", DERIVED, ids=lambda layout: f"{layout.name}-{id(layout)}")
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_fast_parser_equals_construct(layout, data: st.DataObject) -> None:
+    frame = data.draw(st.binary(min_size=layout.size, max_size=layout.size))
+    try:
+        expected = plain(layout.compiled.parse(frame))
+    except cs.ConstructError:
+        with pytest.raises(Unfit):
+            layout.fast(frame)
+        return
+    assert layout.fast(frame) == expected
+
+
+def test_mixed_byte_orders_and_computed_fields_fall_back_to_construct() -> None:
+    assert derive(cs.Struct("a" / cs.Int16ub, "b" / cs.Int16ul)) is None
+    assert derive(cs.Struct("a" / cs.Int8ub, "b" / cs.Computed(cs.this.a * 2))) is None
+
+
+def test_bit_fields_scaled_and_named_values() -> None:
+    schema = cs.Struct(
+        "kind" / Named(cs.Int8ub, {1: "one"}),
+        "level" / Scaled(cs.Int16sb, 0.5, unknown=0x7FFF),
+        "bits"
+        / cs.BitStruct("high" / cs.BitsInteger(3, signed=True), "flag" / cs.Flag, cs.Padding(4)),
+    )
+    fast = derive(schema)
+    assert fast is not None
+    frame = bytes([1, 0xFF, 0xFE, 0b1011_0000])
+    assert (
+        fast(frame)
+        == plain(schema.parse(frame))
+        == {
+            "kind": "one",
+            "level": -1.0,
+            "bits": {"high": -3, "flag": True},
+        }
+    )
+    with pytest.raises(Unfit):
+        fast(bytes([2, 0, 0, 0]))
