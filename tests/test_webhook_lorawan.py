@@ -215,3 +215,25 @@ def test_unmatched_lorawan_device_is_kept_undecodable(stack) -> None:
     stranger["deviceInfo"] = {**stranger["deviceInfo"], "deviceProfileId": "other-profile"}
     assert post_chirpstack(app, "up", stranger).json()["status"] == "stored"
     assert app.store.status()["uplinks"]["undecodable"] == 1
+
+
+def test_offline_decode_picks_the_template_per_body(tmp_path: Path) -> None:
+    """`aura-uplink decode --config` with JSON lines of saved bodies from any network."""
+    from tests.webhook_support import run_cli
+
+    config = tmp_path / "fleet.toml"
+    config.write_text(TEMPLATES)
+    capture = tmp_path / "capture.jsonl"
+    lines = [
+        ttn_uplink(WS101_SHORT_PRESS),
+        chirpstack_body(LGT92_SOS),
+        {"cmd": "rx", "EUI": "0102030405060708", "port": 85, "fcnt": 3, "data": "FF2E03"},
+    ]
+    capture.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    result = run_cli("decode", "--config", str(config), "--input", str(capture))
+    assert result.returncode == 1, result.stderr  # the LORIOT device matches no template
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o.get("model") for o in out] == ["milesight-ws101", "dragino-lgt92", None]
+    assert out[0]["events"][0]["device_type_id"] == 21
+    assert out[1]["events"][0]["message_type"] == NEW_CALLOUT
+    assert out[2]["error"]["type"] == "NoTemplate"
