@@ -39,7 +39,7 @@ def models_command(as_json: bool) -> None:
                 )
             )
         else:
-            click.echo(f"{model.id:<18} {model.network:<8} {ports:<8} {model.title}")
+            click.echo(f"{model.id:<18} {model.network:<8} {ports:<10} {model.title}")
 
 
 main.add_command(decode_command)
