@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decoders.errors import DecodeError, InvalidHex, UnknownPort
 from decoders.model import Model
-from decoders.models import get_model
+from decoders.models import MODELS, get_model
 from decoders.types import Decoded
 
 
@@ -39,9 +39,11 @@ def decode(model: str | Model, payload: bytes | str, port: int | None = None) ->
     """Decode one frame with a model (an id, or a :class:`Model` such as one compiled from a
     grammar). Raises only :class:`~decoders.errors.DecodeError`, and
     :class:`~decoders.errors.UnknownModel` for an id that does not exist."""
-    spec = model if isinstance(model, Model) else get_model(model)
+    spec = MODELS.get(model) if type(model) is str else model
+    if spec is None:
+        spec = get_model(model)  # type: ignore[arg-type]  # raises UnknownModel
     try:
-        frame = frame_bytes(payload)
+        frame = payload if type(payload) is bytes else frame_bytes(payload)
         if spec.ports and port not in spec.ports:
             raise UnknownPort(
                 "frame arrived on a port this model does not use",
@@ -54,4 +56,4 @@ def decode(model: str | Model, payload: bytes | str, port: int | None = None) ->
         messages = tuple(spec.interpret(fields))
     except DecodeError as error:
         raise error.with_context(model=spec.id) from None
-    return Decoded(model=spec.id, fields=fields, messages=messages, port=port)
+    return Decoded(spec.id, fields, messages, port)

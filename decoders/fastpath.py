@@ -10,7 +10,7 @@ Value conversion follows the schema's adapters: the project's adapters (``Scaled
 ``HexBytes``) emit their own inline code through ``_emit_decode``; any other adapter is called.
 A derived parser never reports errors itself: a rejected value raises :class:`Unfit` and the
 caller re-parses with construct, which names the field. Anything the deriver does not know
-(``Computed``, ``Array``, byte-swapped parts, mixed byte orders) makes :func:`derive` return
+(``Computed``, ``Array``, byte-swapped parts, floats in two byte orders) makes :func:`derive` return
 ``None``, and that layout always uses construct. Equality with construct is a tested property
 (``tests/test_fastpath.py``).
 """
@@ -26,6 +26,7 @@ import construct as cs
 FastParser = Callable[[bytes], dict[str, Any]]
 _FLAG = type(cs.Flag)  # construct exports singletons for these
 _PASS = type(cs.Pass)
+_INTEGER_CODES = set("bBhHiIlLqQ")
 
 
 class Unfit(Exception):
@@ -54,9 +55,12 @@ class _Generator:
 
     def build(self, schema: cs.Construct) -> FastParser:
         schema = _strip_rename(schema)
-        if not isinstance(schema, cs.Struct):
+        if isinstance(schema, cs.Struct):
+            result = self._struct(schema)
+        elif isinstance(schema, cs.Transformed):  # a frame that is one BitStruct
+            result = self._bits(schema)
+        else:
             raise _Underivable
-        result = self._struct(schema)
         self.env["unpack"] = struct.Struct((self.order or ">") + "".join(self.codes)).unpack_from
         raws = ", ".join(f"r{i}" for i in range(len(self.codes)))
         source = "\n".join(
@@ -96,8 +100,17 @@ class _Generator:
         adapters, base = _adapters(con)
         raw = f"r{len(self.codes)}"
         if isinstance(base, cs.FormatField):
-            self._byte_order(base.fmtstr[0], base.length)
-            self.codes.append(base.fmtstr[1:])
+            order, code = ("<" if base.fmtstr[0] == "<" else ">"), base.fmtstr[1:]
+            if base.length == 1 or self.order in (None, order):
+                self.order = self.order if base.length == 1 else order
+                self.codes.append(code)
+            elif code in _INTEGER_CODES:  # the frame's other byte order: read it by hand
+                self.codes.append(f"{base.length}s")
+                endian = "little" if order == "<" else "big"
+                signed = code.islower()
+                self.lines.append(f"{raw} = int.from_bytes({raw}, {endian!r}, signed={signed})")
+            else:
+                raise _Underivable
         elif isinstance(base, cs.BytesInteger) and isinstance(base.length, int):
             self.codes.append(f"{base.length}s")
             order = "little" if base.swapped else "big"
@@ -110,7 +123,7 @@ class _Generator:
             self.codes.append("B")
             self.lines.append(f"{raw} = {raw} != 0")
         elif isinstance(base, cs.Transformed) and not adapters:
-            return self._bits(base, name)
+            return self._bits(base)
         else:
             raise _Underivable
         return self._convert(adapters, raw)
@@ -132,15 +145,7 @@ class _Generator:
                 )
         return var
 
-    def _byte_order(self, mark: str, length: int) -> None:
-        if length == 1:
-            return
-        order = "<" if mark == "<" else ">"
-        if self.order not in (None, order):
-            raise _Underivable  # one struct format has one byte order
-        self.order = order
-
-    def _bits(self, bitwise: cs.Transformed, name: str) -> str:
+    def _bits(self, bitwise: cs.Transformed) -> str:
         inner = bitwise.subcon
         if not isinstance(inner, cs.Struct):
             raise _Underivable

@@ -32,8 +32,8 @@ def test_fast_parser_equals_construct(layout, data: st.DataObject) -> None:
     assert layout.fast(frame) == expected
 
 
-def test_mixed_byte_orders_and_computed_fields_fall_back_to_construct() -> None:
-    assert derive(cs.Struct("a" / cs.Int16ub, "b" / cs.Int16ul)) is None
+def test_floats_in_two_byte_orders_and_computed_fields_fall_back_to_construct() -> None:
+    assert derive(cs.Struct("a" / cs.Float32b, "b" / cs.Float32l)) is None
     assert derive(cs.Struct("a" / cs.Int8ub, "b" / cs.Computed(cs.this.a * 2))) is None
 
 
@@ -58,3 +58,11 @@ def test_bit_fields_scaled_and_named_values() -> None:
     )
     with pytest.raises(Unfit):
         fast(bytes([2, 0, 0, 0]))
+
+
+def test_integers_in_both_byte_orders() -> None:
+    schema = cs.Struct("key" / cs.Int16ub, "value" / cs.Int32sl, "tail" / cs.Int16sb)
+    fast = derive(schema)
+    assert fast is not None
+    frame = bytes.fromhex("0488FFFFFFFF8001")
+    assert fast(frame) == plain(schema.parse(frame)) == {"key": 0x0488, "value": -1, "tail": -32767}

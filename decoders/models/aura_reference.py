@@ -56,8 +56,12 @@ LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS.values()}
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    need(frame, 1, model=MODEL_ID, field="message_type")
-    layout = select(LAYOUTS, frame[0], model=MODEL_ID, field="message_type", offset=0, frame=frame)
+    layout = LAYOUTS.get(frame[0]) if frame else None
+    if layout is None:  # the error path names what is wrong; the hot path skips it
+        need(frame, 1, model=MODEL_ID, field="message_type")
+        layout = select(
+            LAYOUTS, frame[0], model=MODEL_ID, field="message_type", offset=0, frame=frame
+        )
     return layout.parse(frame, MODEL_ID)
 
 

@@ -76,6 +76,9 @@ LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS.values()}
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
+    layout = LAYOUTS.get(frame[0] & 0x0F) if 0 < len(frame) <= MAX_SIZE else None
+    if layout is not None:  # the hot path; the checks below name what is wrong
+        return layout.parse(frame, MODEL_ID)
     need(frame, 1, model=MODEL_ID, field="header.record_type")
     layout = select(
         LAYOUTS, frame[0] & 0x0F, model=MODEL_ID, field="header.record_type", offset=0, frame=frame

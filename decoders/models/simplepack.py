@@ -111,6 +111,10 @@ CODES = {
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
+    if 1 < len(frame) <= MAX_SIZE and frame[0] in MODES:
+        layout = LAYOUTS.get(frame[1])
+        if layout is not None:  # the hot path; the checks below name what is wrong
+            return layout.parse(frame, MODEL_ID)
     need(frame, 1, model=MODEL_ID, field="mode")
     if frame[0] not in MODES:
         raise UnknownMessageType(
