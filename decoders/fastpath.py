@@ -37,11 +37,12 @@ class _Underivable(Exception):
     pass
 
 
-def derive(schema: cs.Construct) -> FastParser | None:
+def derive(schema: cs.Construct, tail: str | None = None) -> FastParser | None:
     """A parser equal to ``plain(schema.parse(frame))`` for frames of at least the schema's
-    size (extra bytes ignored), or ``None`` when the schema has parts it cannot derive."""
+    size, or ``None`` when the schema has parts it cannot derive. Bytes after the schema are
+    ignored, or returned as hex under ``tail`` when it is given."""
     try:
-        return _Generator().build(schema)
+        return _Generator().build(schema, tail)
     except _Underivable:
         return None
 
@@ -53,7 +54,7 @@ class _Generator:
         self.lines: list[str] = []
         self.env: dict[str, Any] = {"Unfit": Unfit, "MISSING": _MISSING}
 
-    def build(self, schema: cs.Construct) -> FastParser:
+    def build(self, schema: cs.Construct, tail: str | None) -> FastParser:
         schema = _strip_rename(schema)
         if isinstance(schema, cs.Struct):
             result = self._struct(schema)
@@ -61,7 +62,10 @@ class _Generator:
             result = self._bits(schema)
         else:
             raise _Underivable
-        self.env["unpack"] = struct.Struct((self.order or ">") + "".join(self.codes)).unpack_from
+        packed = struct.Struct((self.order or ">") + "".join(self.codes))
+        self.env["unpack"] = packed.unpack_from
+        if tail is not None:
+            result = result[:-1] + f", {tail!r}: frame[{packed.size}:].hex().upper()}}"
         raws = ", ".join(f"r{i}" for i in range(len(self.codes)))
         source = "\n".join(
             [

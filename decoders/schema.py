@@ -207,22 +207,21 @@ class Layout:
     @cached_property
     def fast(self) -> FastParser | None:
         """A ``struct`` reader derived from the schema (see :mod:`decoders.fastpath`)."""
-        return derive(self.schema)
+        return derive(self.schema, self.tail)
 
     def parse(self, frame: bytes, model: str) -> dict[str, Any]:
-        size = self.size
-        if len(frame) != size and (len(frame) < size or self.tail is None):
+        size = len(frame)
+        if size != self.size and (size < self.size or self.tail is None):
             self._raise_length(frame, model)
         fast = self.fast
-        if fast is None:
-            fields = self.parse_with_construct(frame, model)
-        else:
+        if fast is not None:
             try:
-                fields = fast(frame)
+                return fast(frame)
             except Unfit:  # a rejected value: construct re-parses it and names it
-                fields = self.parse_with_construct(frame, model)
+                pass
+        fields = self.parse_with_construct(frame, model)
         if self.tail is not None:
-            fields[self.tail] = frame[size:].hex().upper()
+            fields[self.tail] = frame[self.size :].hex().upper()
         return fields
 
     def _raise_length(self, frame: bytes, model: str) -> None:
