@@ -21,6 +21,7 @@ from decoders.errors import (
     ShortFrame,
     TrailingBytes,
     UnknownMessageType,
+    UnknownPort,
     ValueOutOfRange,
 )
 from decoders.fastpath import FastParser, Unfit, derive
@@ -409,3 +410,26 @@ def records(
         start = end
         if start == len(frame):
             return out
+
+
+def parse_by_port(
+    layouts: Mapping[int, Layout], frame: bytes, port: int | None, model: str
+) -> dict[str, Any]:
+    """Fields of a frame whose LoRaWAN fPort chooses its layout, named in ``message_type``."""
+    layout = layouts.get(port) if port is not None else None
+    if layout is None:  # decode() refuses these first; parse may be called alone
+        raise UnknownPort("no layout for this port", model=model, field="port", got=port)
+    return {"message_type": layout.name, **layout.parse(frame, model)}
+
+
+def at_most(frame: bytes, size: int, *, model: str) -> None:
+    """Raise :class:`TrailingBytes` for a frame longer than one Sigfox uplink can be."""
+    if len(frame) > size:
+        raise TrailingBytes(
+            "frame is longer than a Sigfox uplink",
+            model=model,
+            offset=size,
+            expected=f"at most {size} bytes",
+            got=f"{len(frame)} bytes",
+            frame=frame,
+        )

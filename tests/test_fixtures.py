@@ -53,3 +53,13 @@ def test_fixture_error_names_what_was_wrong(case: tuple[str, dict]) -> None:
 def test_every_registered_model_has_fixtures() -> None:
     with_fixtures = {json.loads(p.read_text())["model"] for p in FIXTURES.glob("*.json")}
     assert set(decoders.MODELS) <= with_fixtures
+
+
+@pytest.mark.parametrize("case", _cases("frames"), ids=_id)
+def test_fixture_frame_builds_back_to_its_bytes(case: tuple[str, dict]) -> None:
+    model, frame = case
+    build = decoders.MODELS[model].build
+    if build is None:
+        pytest.skip(f"{model} decodes only")
+    fields = decoders.decode(model, frame["hex"], frame.get("port")).fields
+    assert build(fields) == bytes.fromhex(frame["hex"])

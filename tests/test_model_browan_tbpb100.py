@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from decoders import Battery, Button, DecodeError, UnknownPort, decode
+from decoders import Battery, Button, UnknownPort, decode
 from decoders.models import browan_tbpb100
 from decoders.schema import plain
 
@@ -23,20 +23,6 @@ FIXTURE = json.loads(
 
 def _hex_id(case: dict[str, Any]) -> str:
     return case["hex"] or "empty"
-
-
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"], case["port"]).fields
-    assert browan_tbpb100.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"], case["port"])
-    assert type(caught.value).__name__ == case["type"]
-    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
 
 
 def test_public_vector() -> None:

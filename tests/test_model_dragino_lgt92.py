@@ -39,20 +39,6 @@ def test_fixture_is_for_this_model() -> None:
     assert {case["port"] for case in FIXTURE["frames"]} == {2}
 
 
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"], case["port"]).fields
-    assert dragino_lgt92.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"], case["port"])
-    assert type(caught.value).__name__ == case["type"]
-    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
-
-
 def test_public_vector() -> None:
     decoded = decode(MODEL, "015A785406CF33D80D2060004B019000", 2)
     assert (decoded.fields["latitude"], decoded.fields["longitude"]) == (22.70626, 114.24252)

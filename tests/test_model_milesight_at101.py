@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from decoders import Battery, DecodeError, Fix, Location, Status, UnknownMessageType, decode
+from decoders import Battery, Fix, Location, Status, UnknownMessageType, decode
 from decoders.models import milesight_at101
 
 MODEL = "milesight-at101"
@@ -24,20 +24,6 @@ VECTOR = "01756403671B01050000048836BF7701F000090722"
 
 def _hex_id(case: dict[str, Any]) -> str:
     return case["hex"] or "empty"
-
-
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"], case["port"]).fields
-    assert milesight_at101.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"], case["port"])
-    assert type(caught.value).__name__ == case["type"]
-    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
 
 
 def test_public_vector() -> None:

@@ -49,20 +49,6 @@ def _hex_id(case: dict[str, Any]) -> str:
     return case["hex"] or "empty"
 
 
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"], case["port"]).fields
-    assert milesight_ws101.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"], case["port"])
-    assert type(caught.value).__name__ == case["type"]
-    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
-
-
 def test_public_vectors() -> None:
     assert decode(MODEL, "FF2E01", 85).messages == (Button("short"),)
     readme = decode(MODEL, "017510FF2E01", 85)

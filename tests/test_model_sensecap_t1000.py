@@ -16,7 +16,6 @@ from decoders import (
     Alert,
     Battery,
     Button,
-    DecodeError,
     Location,
     ShortFrame,
     Status,
@@ -41,20 +40,6 @@ POSITION_FRAMES = {0x06, 0x09}
 
 def _hex_id(case: dict[str, Any]) -> str:
     return case["hex"] or "empty"
-
-
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_uplinks_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"], case["port"]).fields
-    assert sensecap_t1000.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"], case["port"])
-    assert type(caught.value).__name__ == case["type"]
-    assert (caught.value.field, caught.value.offset) == (case["field"], case["offset"])
 
 
 def test_frame_sizes_match_the_vendor_decoder() -> None:

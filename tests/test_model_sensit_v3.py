@@ -39,40 +39,6 @@ def test_fixture_is_for_this_model() -> None:
     assert FIXTURE["model"] == MODEL
 
 
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_fields(case: dict[str, Any]) -> None:
-    decoded = decode(MODEL, case["hex"], case["port"])
-    assert decoded.model == MODEL
-    for name, expected in case["fields"].items():
-        assert name in decoded.fields, name
-        assert decoded.fields[name] == expected, name
-        assert type(decoded.fields[name]) is type(expected) or isinstance(expected, float), name
-
-
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_messages(case: dict[str, Any]) -> None:
-    decoded = decode(MODEL, case["hex"], case["port"])
-    assert len(decoded.messages) == len(case["messages"])
-    for got, expected in zip(decoded.messages, case["messages"], strict=True):
-        assert got.as_dict() == expected
-
-
-@pytest.mark.parametrize("case", FIXTURE["frames"], ids=_hex_id)
-def test_fixture_frames_build_back(case: dict[str, Any]) -> None:
-    fields = decode(MODEL, case["hex"]).fields
-    assert sensit_v3.build(fields) == bytes.fromhex(case["hex"])
-
-
-@pytest.mark.parametrize("case", FIXTURE["errors"], ids=_hex_id)
-def test_fixture_errors(case: dict[str, Any]) -> None:
-    with pytest.raises(DecodeError) as caught:
-        decode(MODEL, case["hex"])
-    assert type(caught.value).__name__ == case["type"]
-    assert caught.value.field == case["field"]
-    assert caught.value.offset == case["offset"]
-    assert caught.value.model == MODEL
-
-
 def test_public_vector_light() -> None:
     decoded = decode(MODEL, "f6100065")
     assert decoded.fields["battery_mv"] == 4200

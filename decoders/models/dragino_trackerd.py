@@ -40,10 +40,9 @@ from typing import Any
 
 from construct import BitsInteger, BitStruct, Flag, Int8sb, Int8ub, Int16sb, Int16ub, Struct
 
-from decoders.errors import UnknownPort
 from decoders.model import Model
 from decoders.models.dragino_lgt92 import ALARM_BATTERY, FIELDS, alarm_messages, gps_fix
-from decoders.schema import HexBytes, Layout, Scaled
+from decoders.schema import HexBytes, Layout, Scaled, parse_by_port
 from decoders.types import Fix, Location, Message, Status
 
 MODEL_ID = "dragino-trackerd"
@@ -98,10 +97,7 @@ LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS.values()}
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    if port not in LAYOUTS:  # decode() refuses these first; parse may be called alone
-        raise UnknownPort("no layout for this port", model=MODEL_ID, field="port", got=port)
-    layout = LAYOUTS[port]
-    return {"message_type": layout.name, **layout.parse(frame, MODEL_ID)}
+    return parse_by_port(LAYOUTS, frame, port, MODEL_ID)
 
 
 def build(fields: Mapping[str, Any]) -> bytes:

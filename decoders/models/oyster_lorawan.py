@@ -46,9 +46,8 @@ from construct import (
     Struct,
 )
 
-from decoders.errors import UnknownPort
 from decoders.model import Model
-from decoders.schema import Layout, Scaled
+from decoders.schema import Layout, Scaled, parse_by_port
 from decoders.types import Alert, Battery, Fix, Location, Message, Status
 
 MODEL_ID = "oyster-lorawan"
@@ -109,10 +108,7 @@ LAYOUT_BY_NAME = {layout.name: layout for layout in LAYOUTS.values()}
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    if port not in LAYOUTS:  # decode() refuses these first; parse may be called alone
-        raise UnknownPort("no layout for this port", model=MODEL_ID, field="port", got=port)
-    layout = LAYOUTS[port]
-    return {"message_type": layout.name, **layout.parse(frame, MODEL_ID)}
+    return parse_by_port(LAYOUTS, frame, port, MODEL_ID)
 
 
 def build(fields: Mapping[str, Any]) -> bytes:

@@ -25,9 +25,8 @@ from typing import Any
 
 from construct import BitsInteger, BitStruct, Bytes, Flag, Int8ub, Int32sl, Struct
 
-from decoders.errors import TrailingBytes
 from decoders.model import Model
-from decoders.schema import Layout, Named, Scaled, need, select
+from decoders.schema import Layout, Named, Scaled, at_most, need, select
 from decoders.types import Battery, Fix, Location, Message, Status
 
 MODEL_ID = "oyster-sigfox"
@@ -83,15 +82,7 @@ def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
     layout = select(
         LAYOUTS, frame[0] & 0x0F, model=MODEL_ID, field="header.record_type", offset=0, frame=frame
     )
-    if len(frame) > MAX_SIZE:  # the stats record has no fixed end, but no uplink is longer
-        raise TrailingBytes(
-            "frame is longer than a Sigfox uplink",
-            model=MODEL_ID,
-            offset=MAX_SIZE,
-            expected=f"at most {MAX_SIZE} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
+    at_most(frame, MAX_SIZE, model=MODEL_ID)
     return layout.parse(frame, MODEL_ID)
 
 

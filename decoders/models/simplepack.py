@@ -36,9 +36,9 @@ from typing import Any
 
 from construct import Bytes, Int8ub, Struct
 
-from decoders.errors import TrailingBytes, UnknownMessageType
+from decoders.errors import UnknownMessageType
 from decoders.model import Model
-from decoders.schema import Layout, Named, need, select
+from decoders.schema import Layout, Named, at_most, need, select
 from decoders.types import Button, Message, Status
 
 MODEL_ID = "simplepack"
@@ -128,15 +128,7 @@ def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
         )
     need(frame, 2, model=MODEL_ID, field="event")
     layout = select(LAYOUTS, frame[1], model=MODEL_ID, field="event", offset=1, frame=frame)
-    if len(frame) > MAX_SIZE:
-        raise TrailingBytes(
-            "frame is longer than a Sigfox uplink",
-            model=MODEL_ID,
-            offset=MAX_SIZE,
-            expected=f"at most {MAX_SIZE} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
+    at_most(frame, MAX_SIZE, model=MODEL_ID)
     return layout.parse(frame, MODEL_ID)
 
 
