@@ -126,16 +126,6 @@ def test_arming_and_config_events_are_status_never_alert(
     assert not any(isinstance(m, Alert | Button) for m in decoded.messages)
 
 
-@given(st.binary(min_size=0, max_size=64))
-def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
-    try:
-        decoded = decode(MODEL, frame)
-    except DecodeError as error:
-        assert error.model == MODEL
-        return
-    json.dumps(decoded.as_dict())
-
-
 plain_fields = st.fixed_dictionaries(
     {
         "mode": st.sampled_from(sorted(simplepack.MODES.values())),

@@ -131,38 +131,37 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up") -> Uplink:
 
 def parse_helium(body: Mapping[str, Any]) -> Uplink:
     body = _object(body, "body")
-    eui = _eui(field(body, "dev_eui"), "dev_eui")
-    f_cnt = integer(body, "fcnt", required=False) or 0
-    reported = number(body, "reported_at", required=False)
-    payload, error = _base64(body.get("payload"))
-    return Uplink(
-        network="lorawan",
-        device=eui,
-        payload=payload,
-        payload_error=error,
-        received_at=_epoch_ms_or_s(reported),
-        dedup_key=f"helium:{eui}:{f_cnt}:{reported}",
-        port=integer(body, "port", required=False) or 0,
-        sequence=f_cnt,
-        raw=dict(body),
-    )
+    payload = _base64(body.get("payload"))
+    stamp = number(body, "reported_at", required=False)
+    return _counted("helium", body, field(body, "dev_eui"), "dev_eui", payload, stamp)
 
 
 def parse_loriot(body: Mapping[str, Any]) -> Uplink:
     body = _object(body, "body")
-    eui = _eui(field(body, "EUI"), "EUI")
     if "data" not in body and "encdata" in body:
         raise EnvelopeError("LORIOT sent 'encdata': it has no AppSKey to decrypt", field="data")
-    f_cnt = integer(body, "fcnt", required=False) or 0
     stamp = number(body, "ts", required=False)
-    payload, error = _hex(body.get("data"))
+    return _counted("loriot", body, field(body, "EUI"), "EUI", _hex(body.get("data")), stamp)
+
+
+def _counted(
+    network: str,
+    body: Mapping[str, Any],
+    eui_value: Any,
+    eui_field: str,
+    payload: tuple[bytes, str | None],
+    stamp: float | None,
+) -> Uplink:
+    """Helium and LORIOT: ``fcnt``/``port`` keys, an epoch stamp, keyed by (EUI, fcnt, stamp)."""
+    eui = _eui(eui_value, eui_field)
+    f_cnt = integer(body, "fcnt", required=False) or 0
     return Uplink(
         network="lorawan",
         device=eui,
-        payload=payload,
-        payload_error=error,
+        payload=payload[0],
+        payload_error=payload[1],
         received_at=_epoch_ms_or_s(stamp),
-        dedup_key=f"loriot:{eui}:{f_cnt}:{stamp}",
+        dedup_key=f"{network}:{eui}:{f_cnt}:{stamp}",
         port=integer(body, "port", required=False) or 0,
         sequence=f_cnt,
         raw=dict(body),
