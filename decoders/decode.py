@@ -8,12 +8,12 @@ from decoders.models import MODELS, get_model
 from decoders.types import Decoded
 
 
-def frame_bytes(payload: bytes | str) -> bytes:
+def frame_bytes(payload: bytes | bytearray | memoryview | str) -> bytes:
     """Bytes from bytes, or from hex text (either case, surrounding space ignored)."""
     if type(payload) is bytes:  # the common case, checked first: decode() is a hot path
         return payload
-    if isinstance(payload, bytearray | memoryview):
-        return bytes(payload)
+    if not isinstance(payload, str):
+        return bytes(payload)  # bytearray, memoryview
     text = payload.strip()
     for index, char in enumerate(text):
         if char not in "0123456789abcdefABCDEF":
@@ -39,9 +39,7 @@ def decode(model: str | Model, payload: bytes | str, port: int | None = None) ->
     """Decode one frame with a model (an id, or a :class:`Model` such as one compiled from a
     grammar). Raises only :class:`~decoders.errors.DecodeError`, and
     :class:`~decoders.errors.UnknownModel` for an id that does not exist."""
-    spec = MODELS.get(model) if type(model) is str else model
-    if spec is None:
-        spec = get_model(model)  # type: ignore[arg-type]  # raises UnknownModel
+    spec = model if isinstance(model, Model) else MODELS.get(model) or get_model(model)
     try:
         frame = payload if type(payload) is bytes else frame_bytes(payload)
         if spec.ports and port not in spec.ports:

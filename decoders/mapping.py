@@ -58,8 +58,8 @@ def events_for(
             )
         )
 
-    for message in messages:
-        message = _meaning(template, message)
+    for received in messages:
+        message = _meaning(template, received)
         if isinstance(message, Alert):
             state = _alert(template, message, state, now, emit)
         elif isinstance(message, Location):

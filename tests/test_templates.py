@@ -95,3 +95,39 @@ def test_bad_toml_and_missing_file_are_config_errors(tmp_path) -> None:
         load_templates(path)
     with pytest.raises(ConfigError, match="cannot read config"):
         load_templates(tmp_path / "missing.toml")
+
+
+def _uplink(network: str, device: str, **hints: str):
+    from datetime import UTC, datetime
+
+    from decoders.types import Hints, Uplink
+
+    return Uplink(network, device, b"", datetime.now(UTC), "k", hints=Hints(**hints))  # type: ignore[arg-type]
+
+
+def test_select_template_by_device_list_grouping_then_catch_all() -> None:
+    from decoders.templates import select_template
+
+    def template(name: str, model: str, **match: list[str]):
+        return template_from_table(name, {"device_type_id": 1, "model": model, "match": match})
+
+    templates = {
+        t.name: t
+        for t in (
+            template("listed", "milesight-ws101", devices=["0004a30b001c0530"]),
+            template("by-app", "milesight-ws101", ttn_applications=["panic-app"]),
+            template("by-cs-app", "dragino-lgt92", chirpstack_applications=["17C8"]),
+            template("by-profile", "dragino-lgt92", chirpstack_device_profiles=["1485"]),
+            template("by-type", "simplepack", sigfox_device_types=["5F2A0B1C"]),
+            template("sigfox-default", "sensit-v3"),
+        )
+    }
+    pick = lambda *a, **k: select_template(templates, _uplink(*a, **k)).name  # noqa: E731
+    assert pick("lorawan", "0004A30B001C0530", ttn_application="panic-app") == "listed"
+    assert pick("lorawan", "0101010101010101", ttn_application="panic-app") == "by-app"
+    assert pick("lorawan", "01", chirpstack_application="17c8") == "by-cs-app"
+    assert pick("lorawan", "01", chirpstack_device_profile="1485") == "by-profile"
+    assert pick("sigfox", "1A2B", sigfox_device_type="5f2a0b1c") == "by-type"
+    assert pick("sigfox", "1A2B", sigfox_device_type="00000000") == "sigfox-default"
+    # No LoRaWAN catch-all: an unmatched LoRaWAN device gets no template (stored undecodable).
+    assert select_template(templates, _uplink("lorawan", "02")) is None

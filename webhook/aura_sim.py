@@ -67,7 +67,7 @@ import threading
 import time
 from functools import partial
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote_plus
 
 from flask import Flask, Response, jsonify, request
@@ -102,7 +102,7 @@ _ALLOWED = {
 _RANGE = {"latitude": 90.0, "longitude": 180.0}
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

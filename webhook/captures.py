@@ -80,8 +80,8 @@ def _json_lines(lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | Ca
         if uplink.kind != "uplink":
             continue  # joins, acks, network locations: no frame to decode offline
         if uplink.payload_error is not None:
-            error = {"type": "InvalidPayload", "message": uplink.payload_error}
-            yield CaptureError(text, number, {**error, "field": "payload", "offset": None})
+            problem = {"type": "InvalidPayload", "message": uplink.payload_error}
+            yield CaptureError(text, number, {**problem, "field": "payload", "offset": None})
             continue
         has_time = uplink.network != "sigfox" or "time" in body
         yield CapturedFrame(

@@ -61,8 +61,8 @@ def serve_command(config_path: str | None, host: str | None, port: int | None) -
         config = load_config(config_path)
     except ConfigError as error:
         raise click.UsageError(str(error)) from None
-    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
-    serve(replace(config, **overrides))
+    config = replace(config, host=host or config.host, port=config.port if port is None else port)
+    serve(config)
 
 
 @main.command("simulate-aura")

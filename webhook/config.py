@@ -39,7 +39,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +126,10 @@ def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> Service
     if aura.get("auth", "oauth2") not in ("oauth2", "bearer"):
         raise ConfigError(f"aura.auth: expected 'oauth2' or 'bearer', got {aura['auth']!r}")
     sources = _sources(data.get("sources", {}), env)
+    if "data_dir" in service:
+        service["data_dir"] = Path(service["data_dir"])
     return ServiceConfig(
-        **{k: Path(v) if k == "data_dir" else v for k, v in service.items()},
+        **service,
         aura=AuraConfig(**aura),
         delivery=DeliveryConfig(**_section(data, "delivery", DeliveryConfig)),
         sources=sources,
@@ -142,7 +144,7 @@ def _section(
     if not isinstance(table, Mapping):
         raise ConfigError(f"[{name}] must be a table")
     defaults = kind()
-    allowed = {f for f in kind.__dataclass_fields__ if f not in (exclude or set())}
+    allowed = {f.name for f in fields(kind) if f.name not in (exclude or set())}
     out = {}
     for key, value in table.items():
         if key not in allowed:

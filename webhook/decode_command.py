@@ -237,16 +237,15 @@ def decode_command(
     )
     if bool(hexes) == bool(input_path):
         raise click.UsageError("give HEX arguments or --input, not both and not neither")
-    events = selection.template is not None or bool(selection.templates)
-    context = EventContext(serial and serial.upper()) if events else None
-    out = click.get_text_stream("stdout")
+    wants_events = selection.template is not None or bool(selection.templates)
+    context = EventContext(serial.upper() if serial else None) if wants_events else None
+    out = sys.stdout
     if input_path is None:
-        frames = frames_from_args(hexes, sequence)
-        failures = run_decode(frames, selection, port, context, out)
+        failures = run_decode(frames_from_args(hexes, sequence), selection, port, context, out)
     else:
         with click.open_file(input_path, "r", encoding="utf-8") as handle:
-            frames = _with_progress(handle, input_path)
-            failures = run_decode(frames, selection, port, context, out)
+            captured = _with_progress(handle, input_path)
+            failures = run_decode(captured, selection, port, context, out)
     sys.exit(1 if failures else 0)
 
 

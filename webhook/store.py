@@ -222,7 +222,7 @@ class SqliteStore:
                     "now": now,
                 },
             )
-            ids.append(cur.lastrowid)
+            ids.append(int(cur.lastrowid or 0))  # always set after an INSERT
         for device_key, state in plan.states.items():
             conn.execute(
                 sql.UPSERT_DEVICE,
@@ -327,7 +327,8 @@ class SqliteStore:
 
         A replayed event keeps its place in its device's queue: it goes before later events.
         """
-        statement, params = sql.REPLAY_DEAD, {"now": self.clock()}
+        statement = sql.REPLAY_DEAD
+        params: dict[str, Any] = {"now": self.clock()}
         if ids is not None:
             statement += " AND id IN (SELECT value FROM json_each(:ids))"
             params["ids"] = json.dumps([int(i) for i in ids])

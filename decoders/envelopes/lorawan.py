@@ -45,7 +45,9 @@ def parse_ttn(body: Mapping[str, Any]) -> Uplink:
     application = _object(field(ids, "application_ids"), "end_device_ids.application_ids")
     app_id = str(field(application, "application_id"))
     device_id = str(field(ids, "device_id"))
-    eui = _eui(ids.get("dev_eui"), "end_device_ids.dev_eui") or device_id.upper()
+    # dev_eui is absent for ABP devices registered without one; the device id stands in.
+    dev_eui = ids.get("dev_eui")
+    eui = _eui(dev_eui, "end_device_ids.dev_eui") if dev_eui else device_id.upper()
     kind = next((k for k in TTN_MESSAGE_TYPES if k in body), None)
     received = _rfc3339(body, "received_at", required=False) or datetime.now(UTC)
     hints = Hints(ttn_application=app_id)
@@ -217,10 +219,8 @@ def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _eui(value: Any, name: str) -> str | None:
+def _eui(value: Any, name: str) -> str:
     """An EUI as 16 upper-case hex digits, from hex or (ChirpStack v3 protobuf-JSON) base64."""
-    if value in (None, ""):
-        return None
     text = str(value).strip()
     if len(text) == 16 and all(c in "0123456789abcdefABCDEF" for c in text):
         return text.upper()

@@ -74,7 +74,7 @@ EXTRA_LONG = {0x81: "extra_long_press"}
 MEANINGS = dict((*PLAIN_EVENTS.values(), *WIFI_EVENTS.values()))
 
 
-def _names(table: dict[int, tuple[str, Message]]) -> dict[int, str]:
+def _names(table: Mapping[int, tuple[str, Message]]) -> dict[int, str]:
     return {code: name for code, (name, _) in table.items()}
 
 
