@@ -18,7 +18,7 @@ token_url = ""                # default: url + "/oauth/token"
 [delivery]
 workers = 4
 lease_s = 30
-max_attempts = 15
+max_attempts = 60             # with max_backoff_s = 60: about half an hour of outage
 base_backoff_s = 0.5
 max_backoff_s = 60
 alert_after_s = 30
@@ -70,7 +70,7 @@ class AuraConfig:
 class DeliveryConfig:
     workers: int = 4
     lease_s: float = 30.0
-    max_attempts: int = 15
+    max_attempts: int = 60  # a panic keeps trying for ~30 min of AURA outage (full jitter)
     base_backoff_s: float = 0.5
     max_backoff_s: float = 60.0
     alert_after_s: float = 30.0

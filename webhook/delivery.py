@@ -59,7 +59,7 @@ class Deliverer:
         lease_s: float = 30.0,
         base_backoff_s: float = 0.5,
         max_backoff_s: float = 60.0,
-        max_attempts: int = 15,
+        max_attempts: int = 60,
         alert_after_s: float = 30.0,
         poll_s: float = 5.0,
         clock: Callable[[], float] = time.time,

@@ -33,6 +33,15 @@ def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | No
         pool_size=config.delivery.workers,
     )
     settings = config.delivery
+    worst_send_s = 2 * (3.05 + aura.timeout_s)  # a token fetch and a POST, each timing out
+    if settings.lease_s < worst_send_s:
+        # Not an error (tests shorten leases on purpose), but in production a lease that runs
+        # out mid-send lets a second worker send the same event again (same idempotency key).
+        log.warning(
+            "delivery.lease_s = %s is shorter than one slow send (%.0f s): expect resends",
+            settings.lease_s,
+            worst_send_s,
+        )
     return Deliverer(
         store,
         client,
