@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from decoders.aura import DeviceEvent, DeviceState
 from webhook import store_sql as sql
+from webhook.sqlite_connections import Connections
 from webhook.store_sql import (
     EVENT_STATES,
     UPLINK_STATUSES,
@@ -146,7 +147,7 @@ class SqliteStore:
     """:class:`Store` on one SQLite file, shared by threads and processes on one host.
 
     Connections: one per thread, WAL, ``synchronous=FULL``, writes in ``BEGIN IMMEDIATE``
-    (:class:`webhook.store_sql.Connections`).
+    (:class:`webhook.sqlite_connections.Connections`).
     """
 
     def __init__(
@@ -158,7 +159,7 @@ class SqliteStore:
     ) -> None:
         self.path = os.fspath(path)
         self.clock = clock
-        self._db = sql.Connections(self.path, busy_timeout_s)
+        self._db = Connections(self.path, busy_timeout_s)
         with self._db.write() as conn:
             # One statement at a time: executescript() would COMMIT our BEGIN IMMEDIATE first.
             for statement in sql.statements(sql.SCHEMA):
