@@ -325,3 +325,21 @@ def at_most(frame: bytes, size: int, *, model: str) -> None:
             got=f"{len(frame)} bytes",
             frame=frame,
         )
+
+
+def short_or_long(
+    short: Layout, long: Layout, frame: bytes, *, model: str, field: str
+) -> dict[str, Any]:
+    """Fields of a frame that is ``short``, or ``long`` when it carries the optional trailing
+    ``field``; a length in between is :class:`TrailingBytes` naming that field."""
+    if short.size < len(frame) < long.size:
+        raise TrailingBytes(
+            f"frame has bytes after its {short.size}-byte layout that do not complete {field}",
+            model=model,
+            field=field,
+            offset=short.size,
+            expected=f"{short.size} or {long.size} bytes",
+            got=f"{len(frame)} bytes",
+            frame=frame,
+        )
+    return (long if len(frame) >= long.size else short).parse(frame, model)

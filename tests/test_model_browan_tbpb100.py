@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,13 +12,6 @@ from decoders.models import browan_tbpb100
 from decoders.schema import plain
 
 MODEL = "browan-tbpb100"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
-
-
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
 
 
 def test_public_vector() -> None:

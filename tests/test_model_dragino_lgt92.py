@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -28,10 +27,6 @@ MODEL = "dragino-lgt92"
 FIXTURE = json.loads(
     (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
 )
-
-
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
 
 
 def test_fixture_is_for_this_model() -> None:

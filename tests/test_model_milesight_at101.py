@@ -3,10 +3,7 @@ records never fresh, Wi-Fi scans never a fix, records in any order, and properti
 
 from __future__ import annotations
 
-import json
 import struct
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,14 +13,7 @@ from decoders import Battery, Fix, Location, Status, UnknownMessageType, decode
 from decoders.models import milesight_at101
 
 MODEL = "milesight-at101"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
 VECTOR = "01756403671B01050000048836BF7701F000090722"
-
-
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
 
 
 def test_public_vector() -> None:

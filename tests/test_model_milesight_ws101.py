@@ -4,8 +4,6 @@ offset, presses never lost among other records, and properties."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -24,9 +22,6 @@ from decoders import (
 from decoders.models import milesight_ws101
 
 MODEL = "milesight-ws101"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
 PRESSES = {1: "short", 2: "long", 3: "double"}
 # one example record of each kind, and what it means
 RECORDS = {
@@ -43,10 +38,6 @@ RECORDS = {
     "FF0B01": [Status("power_on")],
     "FFFE01": [Status("reset")],
 }
-
-
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
 
 
 def test_public_vectors() -> None:

@@ -30,10 +30,6 @@ FIXTURE = json.loads(
 )
 
 
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
-
-
 def test_fixture_is_for_this_model() -> None:
     assert FIXTURE["model"] == MODEL
 

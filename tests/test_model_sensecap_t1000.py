@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -26,9 +24,6 @@ from decoders.models import sensecap_t1000
 from decoders.schema import plain
 
 MODEL = "sensecap-t1000"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
 # total frame sizes, id included (the SenseCAP TTN decoder's package lengths / 2)
 SIZES = {
     0x01: 47, 0x02: 16, 0x03: 32, 0x04: 10, 0x05: 5, 0x06: 22, 0x07: 42, 0x08: 35, 0x09: 18,
@@ -36,10 +31,6 @@ SIZES = {
 }  # fmt: skip
 EVENT_FRAMES = {0x06: 1, 0x07: 1, 0x08: 1, 0x09: 1, 0x0A: 1, 0x0B: 1, 0x11: 2}  # events at
 POSITION_FRAMES = {0x06, 0x09}
-
-
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
 
 
 def test_frame_sizes_match_the_vendor_decoder() -> None:

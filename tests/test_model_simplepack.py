@@ -38,10 +38,6 @@ WIFI_PRESSES = {
 STATUS_EVENTS = [0x10, 0x11, 0x14, 0x15, 0x16]
 
 
-def _hex_id(case: dict[str, Any]) -> str:
-    return case["hex"] or "empty"
-
-
 def test_fixture_is_for_this_model() -> None:
     assert FIXTURE["model"] == MODEL
 

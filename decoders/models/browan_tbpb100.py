@@ -31,9 +31,8 @@ from typing import Any
 
 from construct import BitsInteger, BitStruct, Flag, Int16ul, Int24ul, Struct
 
-from decoders.errors import TrailingBytes
 from decoders.model import Model
-from decoders.schema import Layout, Scaled
+from decoders.schema import Layout, Scaled, short_or_long
 from decoders.types import Battery, Button, Message
 
 MODEL_ID = "browan-tbpb100"
@@ -57,17 +56,7 @@ V14 = Layout("status_v14", Struct(*FIELDS, "button_1_count" / Int24ul))
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    if V13.size < len(frame) < V14.size:
-        raise TrailingBytes(
-            "frame has bytes after its 8-byte status that are not a button 1 count",
-            model=MODEL_ID,
-            field="button_1_count",
-            offset=V13.size,
-            expected=f"{V13.size} or {V14.size} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
-    return (V14 if len(frame) >= V14.size else V13).parse(frame, MODEL_ID)
+    return short_or_long(V13, V14, frame, model=MODEL_ID, field="button_1_count")
 
 
 def build(fields: Mapping[str, Any]) -> bytes:

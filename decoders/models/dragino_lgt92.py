@@ -37,9 +37,8 @@ from typing import Any
 
 from construct import BitsInteger, BitStruct, Flag, Int8ub, Int16sb, Int32sb, Struct
 
-from decoders.errors import TrailingBytes
 from decoders.model import Model
-from decoders.schema import Layout, Named, Scaled
+from decoders.schema import Layout, Named, Scaled, short_or_long
 from decoders.types import Alert, Battery, Fix, Location, Message, Status
 
 MODEL_ID = "dragino-lgt92"
@@ -69,17 +68,7 @@ LONG = Layout("position_altitude", Struct(*FIELDS, "altitude_m" / Scaled(Int16sb
 
 
 def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    if len(frame) == SHORT.size + 1:
-        raise TrailingBytes(
-            "frame has one byte of a two-byte altitude",
-            model=MODEL_ID,
-            field="altitude_m",
-            offset=SHORT.size,
-            expected=f"{SHORT.size} or {LONG.size} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
-    return (LONG if len(frame) >= LONG.size else SHORT).parse(frame, MODEL_ID)
+    return short_or_long(SHORT, LONG, frame, model=MODEL_ID, field="altitude_m")
 
 
 def build(fields: Mapping[str, Any]) -> bytes:
