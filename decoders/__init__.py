@@ -1,12 +1,29 @@
 """aura-uplink decoders: pure functions from Sigfox/LoRaWAN frames to typed messages and AURA
-device events. No network, no database: usable offline on captured frames."""
+device events. No network, no database, no clock (callers pass ``now``): usable offline on
+captured frames.
 
+Everything a user needs is importable from here; the submodules are the implementation.
+Property-based test strategies live in :mod:`decoders.testing` (``pip install
+aura-uplink[testing]``), which this package does not import.
+"""
+
+from decoders.aura import DeviceEvent, DeviceState
 from decoders.decode import decode, frame_bytes
+from decoders.envelopes.lorawan import (
+    parse_chirpstack,
+    parse_helium,
+    parse_loriot,
+    parse_thingpark,
+    parse_ttn,
+)
+from decoders.envelopes.sigfox import parse_sigfox
 from decoders.errors import (
     AuraUplinkError,
     ConfigError,
     DecodeError,
+    EnvelopeError,
     FrameLengthError,
+    GrammarError,
     InvalidHex,
     ShortFrame,
     TrailingBytes,
@@ -15,7 +32,12 @@ from decoders.errors import (
     UnknownPort,
     ValueOutOfRange,
 )
+from decoders.grammar import compile_grammar
+from decoders.grammar_model import GrammarMapping, model_from_grammar
+from decoders.mapping import events_for
+from decoders.model import Model
 from decoders.models import MODELS, get_model
+from decoders.templates import Template, load_templates, select_template, templates_from_config
 from decoders.types import (
     Alert,
     Battery,
@@ -23,10 +45,13 @@ from decoders.types import (
     Cancel,
     Decoded,
     Fix,
+    FixSource,
+    Hints,
     Location,
     Message,
     Status,
     Uplink,
+    UplinkKind,
 )
 
 __all__ = [
@@ -39,20 +64,42 @@ __all__ = [
     "ConfigError",
     "DecodeError",
     "Decoded",
+    "DeviceEvent",
+    "DeviceState",
+    "EnvelopeError",
     "Fix",
+    "FixSource",
     "FrameLengthError",
+    "GrammarError",
+    "GrammarMapping",
+    "Hints",
     "InvalidHex",
     "Location",
     "Message",
+    "Model",
     "ShortFrame",
     "Status",
+    "Template",
     "TrailingBytes",
     "UnknownMessageType",
     "UnknownModel",
     "UnknownPort",
     "Uplink",
+    "UplinkKind",
     "ValueOutOfRange",
+    "compile_grammar",
     "decode",
+    "events_for",
     "frame_bytes",
     "get_model",
+    "load_templates",
+    "model_from_grammar",
+    "parse_chirpstack",
+    "parse_helium",
+    "parse_loriot",
+    "parse_sigfox",
+    "parse_thingpark",
+    "parse_ttn",
+    "select_template",
+    "templates_from_config",
 ]

@@ -1,4 +1,4 @@
-"""AURA device events (DESIGN §6) and the per-device state the mapping needs.
+"""AURA device events (docs/design.md §6) and the per-device state the mapping needs.
 
 Both are plain values: the webhook stores them, the CLI prints them, the mapping in
 :mod:`decoders.mapping` computes them without I/O.

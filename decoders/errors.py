@@ -83,7 +83,7 @@ class DecodeError(AuraUplinkError, ValueError):
         return self
 
     def as_dict(self) -> dict[str, Any]:
-        """The CLI's error object (DESIGN §10)."""
+        """The CLI's error object (docs/design.md §10)."""
         return {
             "type": type(self).__name__,
             "message": str(self),

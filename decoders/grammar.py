@@ -3,9 +3,9 @@
 A grammar such as ``lat::float:32:little-endian alarm::bool:7`` is what a Sigfox backend user types
 to name the bytes of a frame. :func:`compile_grammar` turns it, once (the result is cached by the
 grammar text), into a :class:`Grammar` whose ``parse`` gives a JSON-safe ``{name: value}`` dict.
-Syntax and sources: ``decoders/grammar.md`` and the project's ``specs/sigfox-grammar.md``.
+Syntax, its public sources and where they disagree: ``docs/grammar.md`` §2.
 
-Where the sources disagree or are silent, this module decides (``decoders/grammar.md`` says why):
+Where the sources disagree or are silent, this module decides (``docs/grammar.md`` says why):
 
 * Positioning. A cursor starts at byte 0; a field with no byte index starts at the cursor. After
   a non-bool field the cursor moves to the byte after the last byte it read, or stays on that last

@@ -153,7 +153,7 @@ def model_from_grammar(
         id=name,
         title=f"Sigfox custom payload grammar: {grammar.strip()}",
         network="sigfox",
-        source="Sigfox custom payload config (decoders/grammar.md)",
+        source="Sigfox custom payload config (docs/grammar.md)",
         parse=parse,
         interpret=interpret,
         build=compiled.build,

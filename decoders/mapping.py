@@ -22,7 +22,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from decoders import aura
+import decoders.aura as aura  # the module, not the package: no import cycle via __init__
 from decoders.aura import DeviceEvent, DeviceState
 from decoders.templates import Template
 from decoders.types import Alert, Battery, Button, Cancel, Fix, Location, Message, Status

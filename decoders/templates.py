@@ -30,7 +30,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from decoders import aura
+import decoders.aura as aura  # the module, not the package: no import cycle via __init__
 from decoders.errors import ConfigError, UnknownModel
 from decoders.model import Model
 from decoders.models import get_model

@@ -29,10 +29,12 @@ BODIES = {
 }
 TTN = BODIES["ttn-v3"]
 CHIRPSTACK = BODIES["chirpstack-v4"]
+# The caller's clock: the parsers never read one, they take it.
+NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
 
 
 def test_the_things_stack_uplink() -> None:
-    uplink = parse_ttn(TTN)
+    uplink = parse_ttn(TTN, now=NOW)
     assert uplink.device == "0004A30B001C0530"
     assert uplink.payload == base64.b64decode("gkHe")
     assert (uplink.port, uplink.sequence) == (0, 1)  # the official example omits f_port
@@ -46,15 +48,15 @@ def test_the_things_stack_uplink() -> None:
 def test_the_things_stack_missing_f_cnt_is_zero_and_rejoin_is_a_new_key() -> None:
     body = copy.deepcopy(TTN)
     del body["uplink_message"]["f_cnt"]
-    first = parse_ttn(body)
+    first = parse_ttn(body, now=NOW)
     assert first.sequence == 0
     body["uplink_message"]["session_key_id"] = "bmV3LXNlc3Npb24="
-    assert parse_ttn(body).dedup_key != first.dedup_key
+    assert parse_ttn(body, now=NOW).dedup_key != first.dedup_key
 
 
 def test_the_things_stack_other_message_types() -> None:
     body = {k: v for k, v in TTN.items() if k != "uplink_message"}
-    joined = parse_ttn({**body, "join_accept": {"session_key_id": "x"}})
+    joined = parse_ttn({**body, "join_accept": {"session_key_id": "x"}}, now=NOW)
     assert joined.kind == "other"
     solved = parse_ttn(
         {
@@ -63,7 +65,8 @@ def test_the_things_stack_other_message_types() -> None:
                 "service": "lora-cloud",
                 "location": {"latitude": -26.1, "longitude": 28.05, "accuracy": 50},
             },
-        }
+        },
+        now=NOW,
     )
     assert solved.kind == "location"
     assert solved.network_location is not None
@@ -71,7 +74,7 @@ def test_the_things_stack_other_message_types() -> None:
 
 
 def test_chirpstack_up_without_f_cnt() -> None:
-    uplink = parse_chirpstack(CHIRPSTACK, "up")
+    uplink = parse_chirpstack(CHIRPSTACK, "up", now=NOW)
     assert uplink.device == "0101010101010101"
     assert uplink.payload == b"\xaa"
     assert (uplink.port, uplink.sequence) == (1, 0)
@@ -80,34 +83,34 @@ def test_chirpstack_up_without_f_cnt() -> None:
 
 
 def test_chirpstack_status_and_location_events() -> None:
-    status = parse_chirpstack({**CHIRPSTACK, "batteryLevel": 88.3}, "status")
+    status = parse_chirpstack({**CHIRPSTACK, "batteryLevel": 88.3}, "status", now=NOW)
     assert (status.kind, status.battery_percent) == ("status", 88.3)
     assert status.dedup_key.startswith("chirpstack:status:")
     located = parse_chirpstack(
-        {**CHIRPSTACK, "location": {"latitude": 51.5, "longitude": -0.12}}, "location"
+        {**CHIRPSTACK, "location": {"latitude": 51.5, "longitude": -0.12}}, "location", now=NOW
     )
     assert located.kind == "location" and located.network_location is not None
-    assert parse_chirpstack(CHIRPSTACK, "join").kind == "other"
+    assert parse_chirpstack(CHIRPSTACK, "join", now=NOW).kind == "other"
 
 
 def test_chirpstack_v3_base64_eui() -> None:
     body = {"applicationID": "1", "devEUI": "AgICAgICAgI=", "fPort": 2, "data": "AQI="}
-    uplink = parse_chirpstack(body, "up")
+    uplink = parse_chirpstack(body, "up", now=NOW)
     assert uplink.device == "0202020202020202"
     assert uplink.payload == b"\x01\x02"
 
 
 def test_offline_envelopes() -> None:
-    helium = parse_helium(BODIES["helium-console"])
+    helium = parse_helium(BODIES["helium-console"], now=NOW)
     assert (helium.device, helium.port, helium.sequence) == ("1C29FBD1D2084E21", 1, 19)
     assert helium.payload == b"Hello, world!"
-    loriot = parse_loriot(BODIES["loriot"])
+    loriot = parse_loriot(BODIES["loriot"], now=NOW)
     assert (loriot.device, loriot.payload, loriot.port) == (
         "0102030405060708",
         b"\x01\x02\xaa\xbb",
         1,
     )
-    thingpark = parse_thingpark(BODIES["actility-thingpark"])
+    thingpark = parse_thingpark(BODIES["actility-thingpark"], now=NOW)
     assert (thingpark.device, thingpark.port, thingpark.sequence) == ("0018B20000000B20", 1, 1174)
     assert thingpark.received_at.utcoffset().total_seconds() == 7200
 
@@ -116,7 +119,7 @@ def test_offline_envelopes() -> None:
 def test_detect_recognises_every_network(network: str) -> None:
     parser = detect(BODIES[network])
     assert parser is not None
-    assert parser(BODIES[network]).device
+    assert parser(BODIES[network], now=NOW).device
 
 
 @pytest.mark.parametrize(
@@ -131,12 +134,38 @@ def test_detect_recognises_every_network(network: str) -> None:
 )
 def test_malformed_bodies_name_the_field(parser, body, field) -> None:
     with pytest.raises(EnvelopeError) as caught:
-        parser(body)
+        parser(body, now=NOW)
     assert caught.value.field == field
 
 
 def test_bad_base64_payload_is_kept_as_a_payload_error() -> None:
     body = copy.deepcopy(TTN)
     body["uplink_message"]["frm_payload"] = "not base64!"
-    uplink = parse_ttn(body)
+    uplink = parse_ttn(body, now=NOW)
     assert uplink.payload_error is not None and uplink.payload == b""
+
+
+@pytest.mark.parametrize(
+    ("network", "path"),
+    [
+        ("ttn-v3", ("received_at",)),
+        ("chirpstack-v4", ("time",)),
+        ("helium-console", ("reported_at",)),
+        ("loriot", ("ts",)),
+        ("actility-thingpark", ("DevEUI_uplink", "Time")),
+    ],
+)
+def test_a_body_without_a_time_gets_the_callers_now(network: str, path: tuple[str, ...]) -> None:
+    body = copy.deepcopy(BODIES[network])
+    holder = body
+    for key in path[:-1]:
+        holder = holder[key]
+    assert path[-1] in holder  # the fixture has a time: removing it is what this tests
+    del holder[path[-1]]
+    parser = detect(body)
+    assert parser is not None
+    assert parser(body, now=NOW).received_at == NOW
+
+
+def test_a_body_with_a_time_ignores_now() -> None:
+    assert parse_ttn(TTN, now=NOW).received_at != NOW

@@ -80,3 +80,14 @@ def test_computed_location_is_a_network_fix() -> None:
 )
 def test_bidir_ack_flag(ack, wanted) -> None:
     assert wants_downlink({"ack": ack}) is wanted
+
+
+def test_a_missing_time_is_an_error_unless_the_caller_gives_now() -> None:
+    body = {"device": "AB", "seqNumber": 3, "data": "01"}
+    with pytest.raises(EnvelopeError, match="time"):
+        parse_sigfox(body)
+    now = datetime(2024, 5, 6, 7, 8, 9, tzinfo=UTC)
+    uplink = parse_sigfox(body, now=now)
+    assert uplink.received_at == now
+    assert uplink.dedup_key == "sigfox:AB:3:?"  # the key does not pretend to know the time
+    assert parse_sigfox({**body, "time": 1}, now=now).received_at == datetime.fromtimestamp(1, UTC)

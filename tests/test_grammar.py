@@ -1,5 +1,5 @@
 """Sigfox custom payload grammar: public vectors, real configs, bad grammars, properties, and
-grammar-based models (decoders/grammar.md)."""
+grammar-based models (docs/grammar.md)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_spec_bool_example_bits_7_5_4_0_of_b1() -> None:
     assert [n for n in range(8) if fields[f"b{n}"]] == [0, 4, 5, 7]
 
 
-# --- real configs seen in public repos (specs/sigfox-grammar.md 2.3) --------------------------
+# --- real configs seen in public repos (docs/grammar.md §2.3) --------------------------
 
 MRKFOX = (
     "lat::float:32:little-endian lng::float:32:little-endian "

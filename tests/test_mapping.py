@@ -1,4 +1,4 @@
-"""Messages + device state -> AURA device events (DESIGN §5-6), byte for byte."""
+"""Messages + device state -> AURA device events (docs/design.md §5-6), byte for byte."""
 
 from __future__ import annotations
 

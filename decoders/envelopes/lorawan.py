@@ -1,10 +1,14 @@
-"""LoRaWAN network-server bodies -> :class:`Uplink` (specs/lorawan-webhooks.md §1).
+"""LoRaWAN network-server bodies -> :class:`Uplink` (docs/networks.md §2).
 
 The Things Stack v3 and ChirpStack v4 reach the webhook; Helium, LORIOT and ThingPark bodies are
 read for offline decoding. These servers omit fields whose value is 0, "" or false, so a missing
 ``f_cnt``/``f_port`` means 0. Device EUIs become upper-case hex (ChirpStack v3 sends base64).
 
-Natural keys (specs/reliability.md rule 3): ChirpStack ``deduplicationId``; The Things Stack
+Every parser takes the caller's ``now`` (keyword-only, required): it is the received time of a
+body that carries none. This module never reads a clock, so a saved body parses the same way
+every time, and the webhook and the CLI decide what "now" is.
+
+Natural keys (docs/reliability.md §6.1 rule 3): ChirpStack ``deduplicationId``; The Things Stack
 (application_id, device_id, session_key_id, f_cnt) — a re-join starts a new session, so the same
 f_cnt after it is a new uplink.
 """
@@ -15,9 +19,9 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from decoders.envelopes.coerce import field, integer, number
 from decoders.errors import EnvelopeError
@@ -38,8 +42,15 @@ TTN_MESSAGE_TYPES = (
 )
 
 
-def parse_ttn(body: Mapping[str, Any]) -> Uplink:
-    """A The Things Stack v3 webhook body (any message type; only uplinks carry a frame)."""
+class BodyParser(Protocol):
+    """What :func:`detect` returns: one network's parser, called as ``parser(body, now=now)``."""
+
+    def __call__(self, body: Mapping[str, Any], *, now: datetime) -> Uplink: ...
+
+
+def parse_ttn(body: Mapping[str, Any], *, now: datetime) -> Uplink:
+    """A The Things Stack v3 webhook body (any message type; only uplinks carry a frame).
+    ``now`` is the received time when the body has no ``received_at``."""
     body = _object(body, "body")
     ids = _object(field(body, "end_device_ids"), "end_device_ids")
     application = _object(field(ids, "application_ids"), "end_device_ids.application_ids")
@@ -49,7 +60,7 @@ def parse_ttn(body: Mapping[str, Any]) -> Uplink:
     dev_eui = ids.get("dev_eui")
     eui = _eui(dev_eui, "end_device_ids.dev_eui") if dev_eui else device_id.upper()
     kind = next((k for k in TTN_MESSAGE_TYPES if k in body), None)
-    received = _rfc3339(body, "received_at", required=False) or datetime.now(UTC)
+    received = _rfc3339(body, "received_at", required=False) or now
     hints = Hints(ttn_application=app_id)
     if kind == "uplink_message":
         message = _object(body["uplink_message"], "uplink_message")
@@ -86,8 +97,9 @@ def parse_ttn(body: Mapping[str, Any]) -> Uplink:
     )
 
 
-def parse_chirpstack(body: Mapping[str, Any], event: str = "up") -> Uplink:
-    """A ChirpStack v4 HTTP-integration event (``?event=`` names it); v3 JSON is read too."""
+def parse_chirpstack(body: Mapping[str, Any], event: str = "up", *, now: datetime) -> Uplink:
+    """A ChirpStack v4 HTTP-integration event (``?event=`` names it); v3 JSON is read too.
+    ``now`` is the received time when the body has no ``time``."""
     body = _object(body, "body")
     info = body.get("deviceInfo")
     if isinstance(info, Mapping):
@@ -99,7 +111,7 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up") -> Uplink:
     else:  # ChirpStack v3: top-level devEUI, base64 in its protobuf-JSON mode
         eui = _eui(field(body, "devEUI"), "devEUI")
         hints = Hints(chirpstack_application=_optional_str(body.get("applicationID")))
-    received = _rfc3339(body, "time", required=False) or datetime.now(UTC)
+    received = _rfc3339(body, "time", required=False) or now
     dedup = body.get("deduplicationId")
     key_tail = str(dedup) if dedup else _digest(body)
     kind: UplinkKind = "other"
@@ -131,19 +143,22 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up") -> Uplink:
     )
 
 
-def parse_helium(body: Mapping[str, Any]) -> Uplink:
+def parse_helium(body: Mapping[str, Any], *, now: datetime) -> Uplink:
+    """A Helium Console HTTP integration body; ``now`` stands in for a missing ``reported_at``."""
     body = _object(body, "body")
     payload = _base64(body.get("payload"))
     stamp = number(body, "reported_at", required=False)
-    return _counted("helium", body, field(body, "dev_eui"), "dev_eui", payload, stamp)
+    return _counted("helium", body, field(body, "dev_eui"), "dev_eui", payload, stamp, now)
 
 
-def parse_loriot(body: Mapping[str, Any]) -> Uplink:
+def parse_loriot(body: Mapping[str, Any], *, now: datetime) -> Uplink:
+    """A LORIOT ``rx`` message; ``now`` stands in for a missing ``ts``."""
     body = _object(body, "body")
     if "data" not in body and "encdata" in body:
         raise EnvelopeError("LORIOT sent 'encdata': it has no AppSKey to decrypt", field="data")
     stamp = number(body, "ts", required=False)
-    return _counted("loriot", body, field(body, "EUI"), "EUI", _hex(body.get("data")), stamp)
+    payload = _hex(body.get("data"))
+    return _counted("loriot", body, field(body, "EUI"), "EUI", payload, stamp, now)
 
 
 def _counted(
@@ -153,6 +168,7 @@ def _counted(
     eui_field: str,
     payload: tuple[bytes, str | None],
     stamp: float | None,
+    now: datetime,
 ) -> Uplink:
     """Helium and LORIOT: ``fcnt``/``port`` keys, an epoch stamp, keyed by (EUI, fcnt, stamp)."""
     eui = _eui(eui_value, eui_field)
@@ -162,7 +178,7 @@ def _counted(
         device=eui,
         payload=payload[0],
         payload_error=payload[1],
-        received_at=_epoch_ms_or_s(stamp),
+        received_at=now if stamp is None else _epoch_ms_or_s(stamp),
         dedup_key=f"{network}:{eui}:{f_cnt}:{stamp}",
         port=integer(body, "port", required=False) or 0,
         sequence=f_cnt,
@@ -170,7 +186,8 @@ def _counted(
     )
 
 
-def parse_thingpark(body: Mapping[str, Any]) -> Uplink:
+def parse_thingpark(body: Mapping[str, Any], *, now: datetime) -> Uplink:
+    """An Actility ThingPark ``DevEUI_uplink`` body; ``now`` stands in for a missing ``Time``."""
     outer = _object(body, "body")
     inner = _object(field(outer, "DevEUI_uplink"), "DevEUI_uplink")
     eui = _eui(field(inner, "DevEUI"), "DevEUI_uplink.DevEUI")
@@ -181,7 +198,7 @@ def parse_thingpark(body: Mapping[str, Any]) -> Uplink:
         device=eui,
         payload=payload,
         payload_error=error,
-        received_at=_rfc3339(inner, "Time", required=False) or datetime.now(UTC),
+        received_at=_rfc3339(inner, "Time", required=False) or now,
         dedup_key=f"thingpark:{eui}:{f_cnt}:{inner.get('Time')}",
         port=integer(inner, "FPort", required=False) or 0,
         sequence=f_cnt,
@@ -189,7 +206,7 @@ def parse_thingpark(body: Mapping[str, Any]) -> Uplink:
     )
 
 
-def detect(body: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], Uplink] | None:
+def detect(body: Mapping[str, Any]) -> BodyParser | None:
     """The parser for a saved body, recognised by the keys only that network uses."""
     if not isinstance(body, Mapping):
         return None
@@ -268,9 +285,7 @@ def _rfc3339(body: Mapping[str, Any], name: str, *, required: bool) -> datetime 
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _epoch_ms_or_s(value: float | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
+def _epoch_ms_or_s(value: float) -> datetime:
     # Helium's page shows milliseconds, an older copy seconds: anything past year 10000 in
     # seconds is milliseconds.
     return datetime.fromtimestamp(value / 1000 if value > 253_402_300_799 else value, tz=UTC)

@@ -1,15 +1,19 @@
 """Sigfox backend callback bodies (DATA UPLINK, BIDIR, DATA_ADVANCED) -> :class:`Uplink`.
 
-Variables and their types: ``specs/sigfox-callbacks.md`` §1.3 (support.sigfox.com/docs/uplink,
+Variables and their types: ``docs/networks.md`` §1.3 (support.sigfox.com/docs/uplink,
 /docs/data-advanced). ``time`` is epoch seconds; ``seqNumber`` is optional ("if available") and
 wraps at 4096, so the natural key is (device, seqNumber, time) — the same for the UPLINK and the
 DATA_ADVANCED callbacks of one message.
+
+The backend always sends ``time``, so :func:`parse_sigfox` requires it, as the webhook must.
+Saved bodies may lack it (hand-written captures): a caller reading those passes ``now``, the
+received time it wants for them. This module never reads a clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from decoders.envelopes.coerce import boolean, epoch_seconds, field, hex_id, integer, number
@@ -26,12 +30,18 @@ def dedup_key(device: str, sequence: int | None, time: datetime | None) -> str:
     return f"sigfox:{device}:{'' if sequence is None else sequence}:{seconds}"
 
 
-def parse_sigfox(body: Mapping[str, Any], *, require_time: bool = True) -> Uplink:
-    """An uplink from a Sigfox DATA (UPLINK/BIDIR) or DATA_ADVANCED callback body."""
+def parse_sigfox(body: Mapping[str, Any], *, now: datetime | None = None) -> Uplink:
+    """An uplink from a Sigfox DATA (UPLINK/BIDIR) or DATA_ADVANCED callback body.
+
+    Without ``now`` a missing ``time`` is an :class:`EnvelopeError` (the backend always sends
+    it). With ``now`` a missing ``time`` is allowed: ``now`` becomes the received time, and the
+    dedup key and any network fix say the time is unknown."""
     if not isinstance(body, Mapping):
         raise EnvelopeError("callback body must be an object of Sigfox variables")
     device = hex_id(body, "device")
-    time = epoch_seconds(body, "time", required=require_time)
+    time = epoch_seconds(body, "time", required=now is None)
+    received = time if time is not None else now
+    assert received is not None  # epoch_seconds raised for a missing time when now is None
     sequence = integer(body, "seqNumber", required=False)
     data = field(body, "data", required=False) or ""
     payload, payload_error = _payload(str(data))
@@ -39,7 +49,7 @@ def parse_sigfox(body: Mapping[str, Any], *, require_time: bool = True) -> Uplin
         network="sigfox",
         device=device,
         payload=payload,
-        received_at=time or datetime.fromtimestamp(0, tz=UTC),
+        received_at=received,
         dedup_key=dedup_key(device, sequence, time),
         sequence=sequence,
         network_location=computed_location(body, time),

@@ -1,6 +1,6 @@
 """``aura-reference``: the AURA reference frame for firmware that can choose its format.
 
-Layout: DESIGN.md §7 (one 12-byte Sigfox frame at most; big-endian).
+Layout: docs/design.md §7 (one 12-byte Sigfox frame at most; big-endian).
 
     byte 0      message type: 1 alert, 2 location, 3 cancel, 4 battery
     type 1 & 2  1-4 latitude int32 ×1e-7°, 5-8 longitude int32 ×1e-7°, 9 accuracy ×4 m (FF
@@ -104,7 +104,7 @@ MODEL = Model(
     id=MODEL_ID,
     title="AURA reference frame (12-byte Sigfox / any LoRaWAN port)",
     network="any",  # 12 bytes fit a Sigfox frame and any LoRaWAN port
-    source="aura-uplink DESIGN.md §7",
+    source="docs/design.md §7",
     parse=parse,
     interpret=interpret,
     build=build,
