@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import construct as cs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import decoders  # noqa: F401  (registers every model's layouts)
+import decoders  # (also registers every model's layouts)
 from decoders.fastpath import Unfit, derive
-from decoders.schema import ALL_LAYOUTS, Named, Scaled, plain
+from decoders.schema import ALL_LAYOUTS, Layout, Named, Scaled, plain
+from decoders.testing import frames
 
 DERIVED = [layout for layout in ALL_LAYOUTS if layout.fast is not None]
 
@@ -33,6 +37,39 @@ def test_fast_parser_equals_construct(layout, data: st.DataObject) -> None:
     if layout.tail:
         expected[layout.tail] = extra.hex().upper()
     assert layout.fast(frame + extra) == expected
+
+
+@contextmanager
+def construct_only() -> Iterator[None]:
+    """Every layout parses with construct alone inside. ``Layout.fast`` is a cached property;
+    a plain property on the class outranks the parsers already cached on the instances."""
+    cached = Layout.__dict__["fast"]
+    Layout.fast = property(lambda self: None)
+    try:
+        yield
+    finally:
+        Layout.fast = cached
+
+
+# Random bytes rarely get past a two-byte record key or a type code; generated frames always do.
+@pytest.mark.parametrize("model_id", sorted(decoders.MODELS))
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_fast_parsers_equal_construct_on_frames_the_models_decode(
+    model_id: str, data: st.DataObject
+) -> None:
+    port, frame = data.draw(frames(model_id))
+    fast = decoders.decode(model_id, frame, port)
+    with construct_only():
+        reference = decoders.decode(model_id, frame, port)
+    assert fast.fields == reference.fields
+
+
+def test_construct_only_really_turns_the_fast_parsers_off() -> None:
+    layout = DERIVED[0]
+    with construct_only():
+        assert layout.fast is None
+    assert layout.fast is not None
 
 
 def test_floats_in_two_byte_orders_and_computed_fields_fall_back_to_construct() -> None:
