@@ -1,4 +1,4 @@
-"""Press-to-AURA latency on loopback (DESIGN §11). A benchmark script, not a test: it prints
+"""Press-to-AURA latency on loopback (docs/design.md §11). A benchmark script, not a test: it prints
 numbers and asserts nothing about them.
 
     python bench/press_latency.py [--presses 200] [--spacing-ms 20]
@@ -42,7 +42,7 @@ from webhook_support import (  # noqa: E402
     write_config,
 )
 
-from webhook.aura_sim import SimState, run_simulator  # noqa: E402
+from webhook.aurasim import SimState, run_simulator  # noqa: E402
 
 TIMEOUT = 5.0  # every HTTP call
 MAX_PRESSES = 1000

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from webhook.aura_sim import Fault, RunningSimulator, SimState, run_simulator, validate_event
+from webhook.aurasim import Fault, RunningSimulator, SimState, run_simulator, validate_event
 
 CLIENT_ID, CLIENT_SECRET = "it-client", "it-secret+/="
 T = 5.0  # bound on every network call: a broken simulator fails a test, never hangs it
@@ -666,7 +666,7 @@ def test_idempotency_key_honoured_when_asked(http: requests.Session) -> None:
 @pytest.mark.slow
 def test_serve_simulator_in_a_process() -> None:
     code = (
-        "from webhook.aura_sim import serve_simulator; "
+        "from webhook.aurasim import serve_simulator; "
         "serve_simulator('127.0.0.1', 0, client_id='cli', client_secret='sec')"
     )
     root = Path(__file__).resolve().parent.parent

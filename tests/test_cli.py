@@ -169,3 +169,16 @@ def test_a_template_defined_only_in_toml_produces_aura_events(tmp_path) -> None:
     )
     # The alarm bit is a state: one callout on its rising edge, updates while it stays set.
     assert events == [new_callout % 5, update % 6, update % 7, new_callout % 8]
+
+
+def test_a_missing_input_file_is_a_usage_error_without_traceback() -> None:
+    result = run("decode", "--model", "aura-reference", "--input", "no-such-capture.txt")
+    assert result.returncode == 2
+    assert "no-such-capture.txt" in result.stderr and "does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_demo_and_config_are_alternatives() -> None:
+    result = run("serve", "--demo", "--config", "webhook/demo.toml")
+    assert result.returncode == 2
+    assert "--demo and --config" in result.stderr

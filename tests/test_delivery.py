@@ -1,5 +1,5 @@
 """Delivery to AURA over real HTTP on 127.0.0.1, against the project's AURA simulator, with the
-faults of specs/reliability.md §6.2 injected (500s, Retry-After, hangs, resets, 401, 400, answers
+faults of docs/reliability.md §6.2 injected (500s, Retry-After, hangs, resets, 401, 400, answers
 lost after AURA acted, outages longer than the retry budget).
 
 Most tests drive :meth:`Deliverer.run_once` with a settable clock, so backoff and Retry-After are
@@ -20,14 +20,14 @@ from pathlib import Path
 import pytest
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent
-from webhook.aura_client import AuraClient, Delivered, Permanent, Retry, parse_retry_after
-from webhook.aura_sim import SimState, run_simulator
-from webhook.delivery import Deliverer, full_jitter
+from webhook.aurasim import SimState, run_simulator
+from webhook.delivery.aura_client import AuraClient, Delivered, Permanent, Retry, parse_retry_after
+from webhook.delivery.worker import Deliverer, full_jitter
 from webhook.store import Plan, SqliteStore, UplinkRecord
 
 T0 = 1_800_000_000.0
 CLIENT_ID, CLIENT_SECRET = "aura-sim-client", "aura-sim-secret"
-DELIVERY_LOG = "webhook.delivery"
+DELIVERY_LOG = "webhook.delivery.worker"
 
 
 class Clock:

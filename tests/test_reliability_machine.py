@@ -1,6 +1,6 @@
 """A hypothesis state machine over the whole path: Sigfox callbacks over real HTTP into the app,
 the real SQLite store, the real delivery worker and AURA's simulator, with duplicates, crashed
-workers and AURA faults in any order (specs/reliability.md §6.2 row 24).
+workers and AURA faults in any order (docs/reliability.md §6.2 row 24).
 
 Invariants after every step:
 - every accepted uplink is stored exactly once, and every event is in exactly one state;
@@ -36,8 +36,8 @@ from tests.webhook_support import (
     sigfox_body,
     write_config,
 )
-from webhook.aura_sim import run_simulator
-from webhook.serve import build_deliverer
+from webhook.aurasim import run_simulator
+from webhook.service import build_deliverer
 
 LEASE_S = 30.0
 FRAMES = {"alert": ALERT, "alert_no_fix": ALERT_NO_FIX, "cancel": CANCEL, "battery": BATTERY}

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent, DeviceState
 from webhook.store import Plan, SqliteStore, UplinkRecord, idempotency_key
+from webhook.store.migrations import shipped_migrations
 
 T0 = 1_800_000_000.0
 
@@ -318,7 +319,10 @@ def test_reopening_the_file_keeps_everything(tmp_path: Path) -> None:
     assert second.ingest(record("k1"), lambda r: Plan("decoded")).duplicate
     second.close()
     with sqlite3.connect(tmp_path / "s.db") as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+        versions = [v for (v,) in raw.execute("SELECT version FROM schema_migrations")]
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(versions)
+    # Reopening applied nothing twice.
+    assert versions == list(range(1, len(shipped_migrations("sqlite")) + 1))
 
 
 # -- races ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from tests.webhook_support import (
     wait_until,
     write_config,
 )
-from webhook.aura_sim import run_simulator
+from webhook.aurasim import run_simulator
 
 
 def test_a_dead_lettered_panic_is_listed_and_replayed_once(tmp_path: Path) -> None:

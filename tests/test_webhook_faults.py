@@ -1,4 +1,4 @@
-"""The fault scenarios of specs/reliability.md §6.2, end to end: real HTTP on 127.0.0.1, real
+"""The fault scenarios of docs/reliability.md §6.2, end to end: real HTTP on 127.0.0.1, real
 SQLite files, the AURA simulator, and (for the kill tests) ``aura-uplink serve`` as a real child
 process that SIGKILLs itself at a failpoint (webhook/failpoints.py).
 
@@ -50,8 +50,8 @@ from webhook_support import (
     write_config,
 )
 
-import webhook.app
-from webhook.aura_sim import SimState, run_simulator
+import webhook.http.auth
+from webhook.aurasim import SimState, run_simulator
 from webhook.store import SqliteStore
 
 SIGFOX_ROUTES = [
@@ -436,7 +436,7 @@ def test_19_bad_secrets_get_401_nothing_stored_and_compare_digest_decides(start_
         calls.append((a, b))
         return real_compare(a, b)
 
-    monkeypatch.setattr(webhook.app.hmac, "compare_digest", recording_compare)
+    monkeypatch.setattr(webhook.http.auth.hmac, "compare_digest", recording_compare)
     server = start_app(aura_url=None)  # nothing else in this process compares secrets
     changed = SIGFOX_SECRET[:-1] + chr(ord(SIGFOX_SECRET[-1]) ^ 1)  # one byte changed
     wrong_headers = {

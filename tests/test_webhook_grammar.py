@@ -19,10 +19,10 @@ from tests.webhook_support import (
     wait_until,
     write_config,
 )
-from webhook.aura_sim import run_simulator
+from webhook.aurasim import run_simulator
 
 # MRKFOX1200-style frame: two little-endian floats, a flags byte whose MSB is the alarm, then the
-# battery. A bool does not move the grammar's cursor (decoders/grammar.md), hence `batt:9`.
+# battery. A bool does not move the grammar's cursor (docs/grammar.md), hence `batt:9`.
 TEMPLATES = """
 [templates.mrkfox]
 device_type_id = 40

@@ -1,5 +1,5 @@
 """The Things Stack v3 and ChirpStack v4 end to end: real HTTP on 127.0.0.1, real SQLite, the
-AURA simulator as AURA (specs/lorawan-webhooks.md; reliability.md §6.2 rows 4-5)."""
+AURA simulator as AURA (docs/networks.md §2; docs/reliability.md §6.2 rows 4-5)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from tests.webhook_support import (
     wait_until,
     write_config,
 )
-from webhook.aura_sim import run_simulator
+from webhook.aurasim import run_simulator
 
 BODIES = json.loads(
     (Path(__file__).resolve().parent.parent / "fixtures/bodies/lorawan.json").read_text()

@@ -1,4 +1,4 @@
-"""The Sigfox routes end to end (DESIGN §8, specs/sigfox-callbacks.md): real HTTP on 127.0.0.1 to
+"""The Sigfox routes end to end (docs/design.md §8, docs/networks.md §1): real HTTP on 127.0.0.1 to
 the app under waitress, a real SQLite file, the AURA simulator behind the delivery worker.
 
 Every body shape a hand-written Sigfox template can produce is accepted: JSON, form-urlencoded,
@@ -32,8 +32,8 @@ from webhook_support import (
     write_config,
 )
 
-from webhook.aura_sim import SimState, run_simulator
-from webhook.store_sql import StoredUplink
+from webhook.aurasim import SimState, run_simulator
+from webhook.store import StoredUplink
 
 ENCODINGS = ["json", "form", "text", "query"]
 

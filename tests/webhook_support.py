@@ -31,11 +31,11 @@ import requests
 from waitress import wasyncore
 from waitress.server import create_server
 
-from webhook.app import create_app
-from webhook.aura_sim import RunningSimulator
+from webhook.aurasim import RunningSimulator
 from webhook.config import ServiceConfig, load_config
 from webhook.delivery import Deliverer
-from webhook.serve import build_deliverer
+from webhook.http import create_app
+from webhook.service import build_deliverer
 from webhook.store import SqliteStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ SIGFOX_SECRET = "sigfox-test-secret"
 TTN_SECRET = "ttn-test-secret"
 CLIENT_ID, CLIENT_SECRET = "aura-sim-client", "aura-sim-secret"
 
-# aura-reference frames (DESIGN §7; decoders/models/aura_reference.py).
+# aura-reference frames (docs/design.md §7; decoders/models/aura_reference.py).
 ALERT = "01F07010E410B88DC20A5700"  # alert, fix -26.10911 / 28.053037, battery 87 %
 ALERT_NO_FIX = "017FFFFFFF7FFFFFFFFF4000"  # alert without a fix, battery 64 %
 CANCEL = "0300"
@@ -330,18 +330,30 @@ class ServeProcess:
     """``python -m webhook serve --config X --port 0`` with its log in ``log_path``; waits for the
     port it reports and a 200 from ``/healthz``. ``failpoints`` sets AURA_UPLINK_FAILPOINTS."""
 
-    def __init__(self, config_path: Path, log_path: Path, *, failpoints: str | None = None) -> None:
+    def __init__(
+        self,
+        config_path: Path | None,
+        log_path: Path,
+        *,
+        failpoints: str | None = None,
+        command: list[str] | None = None,
+        cwd: Path = REPO,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """``command`` replaces ``python -m webhook serve --config X`` (e.g. an installed
+        ``aura-uplink serve --demo``); ``env`` adds variables to the child's environment."""
         self.log_path = log_path
         extra = {"AURA_UPLINK_FAILPOINTS": failpoints} if failpoints else {}
-        command = [sys.executable, "-m", "webhook", "serve", "--config", str(config_path)]
+        if command is None:
+            command = [sys.executable, "-m", "webhook", "serve", "--config", str(config_path)]
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [*command, "--port", "0"],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=child_env(**extra),
-                cwd=REPO,
+                env=child_env(**extra, **(env or {})),
+                cwd=cwd,
             )
         try:
             port = wait_until(self._port, START_TIMEOUT, 0.02, f"serve to listen ({log_path})")

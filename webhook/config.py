@@ -40,6 +40,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,13 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML: {error}") from None
     return config_from_dict(data, os.environ if env is None else env)
+
+
+def load_demo_config(env: Mapping[str, str] | None = None) -> ServiceConfig:
+    """The demo configuration shipped in the package (``aura-uplink serve --demo``): the same
+    file as ``webhook/demo.toml`` in a source checkout, so an installed wheel can run it too."""
+    text = resources.files("webhook").joinpath("demo.toml").read_text(encoding="utf-8")
+    return config_from_dict(tomllib.loads(text), os.environ if env is None else env)
 
 
 def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> ServiceConfig:

@@ -1,4 +1,4 @@
-"""Crash points for the kill tests (specs/reliability.md §6.2, scenarios 6, 8, 9).
+"""Crash points for the kill tests (docs/reliability.md §6.2, scenarios 6, 8, 9).
 
 ``AURA_UPLINK_FAILPOINTS="after-ingest-commit,after-claim,after-send"`` makes the process
 SIGKILL itself the first time it reaches a named point, exactly where a real crash hurts most.

@@ -33,7 +33,7 @@ class CapturedFrame:
 
 
 @dataclass(frozen=True, slots=True)
-class CaptureError:
+class UnreadableLine:
     """A line that is not a frame at all (bad JSON, a body without its fields)."""
 
     text: str
@@ -41,10 +41,13 @@ class CaptureError:
     error: dict[str, Any]
 
 
-def read_capture(lines: Iterable[str]) -> Iterator[CapturedFrame | CaptureError]:
+def read_capture(
+    lines: Iterable[str], *, now: datetime
+) -> Iterator[CapturedFrame | UnreadableLine]:
     """Frames from a capture. The format is chosen by the first non-blank, non-# line:
     ``{`` starts JSON lines, a line with a comma and a ``data`` column is a CSV header,
-    anything else is hex, one frame per line."""
+    anything else is hex, one frame per line. ``now`` stands in for the received time of a
+    saved body that carries none."""
     numbered = ((n, line.strip()) for n, line in enumerate(lines, start=1))
     content = ((n, text) for n, text in numbered if text and not text.startswith("#"))
     first = next(content, None)
@@ -52,7 +55,7 @@ def read_capture(lines: Iterable[str]) -> Iterator[CapturedFrame | CaptureError]
         return
     rest = _chain(first, content)
     if first[1].startswith("{"):
-        yield from _json_lines(rest)
+        yield from _json_lines(rest, now)
     elif "," in first[1] and "data" in [c.strip().lower() for c in first[1].split(",")]:
         yield from _csv(first[1], content)
     else:
@@ -65,23 +68,25 @@ def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[
     yield from rest
 
 
-def _json_lines(lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | CaptureError]:
+def _json_lines(
+    lines: Iterable[tuple[int, str]], now: datetime
+) -> Iterator[CapturedFrame | UnreadableLine]:
     for number, text in lines:
         try:
             body = json.loads(text)
         except json.JSONDecodeError as error:
-            yield CaptureError(text, number, _error("InvalidJSON", f"line {number}: {error}"))
+            yield UnreadableLine(text, number, _error("InvalidJSON", f"line {number}: {error}"))
             continue
         try:
-            uplink = _uplink(body)
+            uplink = _uplink(body, now)
         except EnvelopeError as error:
-            yield CaptureError(text, number, error.as_dict())
+            yield UnreadableLine(text, number, error.as_dict())
             continue
         if uplink.kind != "uplink":
             continue  # joins, acks, network locations: no frame to decode offline
         if uplink.payload_error is not None:
             problem = {"type": "InvalidPayload", "message": uplink.payload_error}
-            yield CaptureError(text, number, {**problem, "field": "payload", "offset": None})
+            yield UnreadableLine(text, number, {**problem, "field": "payload", "offset": None})
             continue
         has_time = uplink.network != "sigfox" or "time" in body
         yield CapturedFrame(
@@ -97,15 +102,15 @@ def _json_lines(lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | Ca
         )
 
 
-def _uplink(body: Any) -> Uplink:
+def _uplink(body: Any, now: datetime) -> Uplink:
     """A saved body of any network: LoRaWAN servers by their own keys, else Sigfox."""
     parser = lorawan.detect(body)
     if parser is not None:
-        return parser(body)
-    return parse_sigfox(body, require_time=False)
+        return parser(body, now=now)
+    return parse_sigfox(body, now=now)
 
 
-def _csv(header: str, lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | CaptureError]:
+def _csv(header: str, lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFrame | UnreadableLine]:
     columns = [c.strip() for c in next(csv.reader([header]))]
     lower = [c.lower() for c in columns]
     for number, text in lines:
@@ -119,7 +124,7 @@ def _csv(header: str, lines: Iterable[tuple[int, str]]) -> Iterator[CapturedFram
                 sequence=_optional_int(row, ("seqnumber", "sequence", "fcnt", "f_cnt")),
             )
         except ValueError as error:
-            yield CaptureError(text, number, _error("InvalidCSV", f"line {number}: {error}"))
+            yield UnreadableLine(text, number, _error("InvalidCSV", f"line {number}: {error}"))
 
 
 def _optional_int(row: dict[str, str], names: tuple[str, ...]) -> int | None:

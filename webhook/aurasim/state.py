@@ -1,4 +1,4 @@
-"""What the AURA simulator (:mod:`webhook.aura_sim`) knows: tokens, callouts, the record of every
+"""What the AURA simulator (:mod:`webhook.aurasim`) knows: tokens, callouts, the record of every
 device-event request, and the queue of injected faults.
 
 One re-entrant lock guards all of it, and every accessor returns deep copies, so tests can read the
@@ -22,6 +22,8 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from webhook.aurasim.validation import is_int
 
 EVENT_TYPES = {
     1: "NEW_CALLOUT",
@@ -62,7 +64,7 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}, got {self.kind!r}")
-        if self.kind == "status" and not (_is_int(self.status) and 400 <= self.status <= 599):
+        if self.kind == "status" and not (is_int(self.status) and 400 <= self.status <= 599):
             raise ValueError(f"fault status must be an integer 400-599, got {self.status!r}")
         if not (_is_number(self.seconds) and self.seconds >= 0):
             raise ValueError(f"fault seconds must be a number >= 0, got {self.seconds!r}")
@@ -106,10 +108,6 @@ class Fault:
         ignored = {"status", "retry_after", "http_date"} if self.kind != "status" else set()
         ignored |= {"seconds"} if self.kind != "hang" else set()
         return {key: value for key, value in asdict(self).items() if key not in ignored}
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:

@@ -1,6 +1,6 @@
 """A stand-in for AURA: the only one tests may use, so it follows AURA's docs closely.
 
-Routes (AURA's ``aura-docs/iot-devices.txt``, DESIGN §6):
+Routes (AURA's device-event integration document, docs/aura-api.md; docs/design.md §6):
 
 ``POST /oauth/token``
     OAuth2 client credentials (RFC 6749 §4.4). The client authenticates with HTTP Basic *or* the
@@ -25,7 +25,8 @@ Documented choices where the docs are silent (tests rely on them):
 * A location update or cancel with **no open callout** is still 200: the event is accepted,
   ``eventTypes`` as usual, ``eventResponse = {"calloutId": null, "message": "no active callout
   for this device"}``. An event-ingest endpoint must accept it: templates may forward locations
-  "always" (DESIGN §5), and a cancel retried after an ambiguous failure must not dead-letter.
+  "always" (docs/design.md §5), and a cancel retried after an ambiguous failure must not
+  dead-letter.
   A battery event answers ``{"calloutId": <open callout or null>, "batteryLevel": n}``.
 * Validation is stricter than a real template may be: unknown keys (top level or in the payload)
   are rejected, so a client typo cannot pass silently. Payload keys: ``latitude``, ``longitude``
@@ -67,14 +68,15 @@ import threading
 import time
 from functools import partial
 from http import HTTPStatus
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import unquote_plus
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from webhook.aura_sim_state import Fault, SimState, utc_now_iso
+from webhook.aurasim.state import Fault, SimState, utc_now_iso
+from webhook.aurasim.validation import is_int, validate_event
 
 __all__ = [
     "EVENT_PATH",
@@ -91,59 +93,6 @@ __all__ = [
 TOKEN_PATH = "/oauth/token"
 EVENT_PATH = "/panic-api/v2/deviceEvent"
 MAX_BODY = 64 * 1024
-
-_PLACE = {1: "location", 2: "body", 3: "body", 4: "body"}
-_ALLOWED = {
-    1: {"latitude", "longitude", "sequenceNumber"},
-    2: {"latitude", "longitude", "sequenceNumber"},
-    3: {"sequenceNumber"},
-    4: {"batteryLevel", "sequenceNumber"},
-}
-_RANGE = {"latitude": 90.0, "longitude": 180.0}
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def validate_event(body: Any) -> tuple[str, str] | None:
-    """The first problem with a deviceEvent body as ``(field, message)``, or ``None`` if valid."""
-    if not isinstance(body, dict):
-        return "$", "the body must be a JSON object"
-    for name in ("device_type_id", "device_id", "message_type"):
-        if name not in body:
-            return name, "is required"
-    if not _is_int(body["device_type_id"]):
-        return "device_type_id", "must be an integer"
-    if not isinstance(body["device_id"], str) or not body["device_id"].strip():
-        return "device_id", "must be a non-empty string"
-    kind = body["message_type"]
-    if not _is_int(kind) or kind not in _PLACE:
-        return "message_type", "must be an integer 1-4"
-    place = _PLACE[kind]
-    for name in sorted(set(body) - {"device_type_id", "device_id", "message_type", place}):
-        return name, f"is not expected for message_type {kind} (its payload goes in '{place}')"
-    payload = body.get(place)
-    if not isinstance(payload, dict):
-        return place, f"must be an object for message_type {kind}"
-    for name in sorted(set(payload) - _ALLOWED[kind]):
-        return f"{place}.{name}", f"is not expected for message_type {kind}"
-    has_fix = "latitude" in payload or "longitude" in payload or kind == 2
-    for name in ("latitude", "longitude") if has_fix else ():
-        value = payload.get(name)
-        if name not in payload:
-            return f"{place}.{name}", "is required"
-        if not (isinstance(value, int | float) and not isinstance(value, bool)):
-            return f"{place}.{name}", "must be a number"
-        if not (math.isfinite(value) and abs(value) <= _RANGE[name]):
-            return f"{place}.{name}", f"must be between -{_RANGE[name]:g} and {_RANGE[name]:g}"
-    if "sequenceNumber" in payload and not isinstance(payload["sequenceNumber"], str):
-        return f"{place}.sequenceNumber", "must be a string"
-    if kind == 4:
-        level = payload.get("batteryLevel")
-        if not (_is_int(level) and 0 <= level <= 100):
-            return "body.batteryLevel", "must be an integer 0-100"
-    return None
 
 
 def _error(status: int, error: str, **extra: Any) -> tuple[Response, int]:
@@ -337,7 +286,7 @@ def create_sim_app(state: SimState | None = None) -> Flask:
 def _fault_with_count(spec: Any) -> tuple[Fault, int]:
     spec = dict(spec) if isinstance(spec, dict) else spec
     count = spec.pop("count", 1) if isinstance(spec, dict) else 1
-    if not (_is_int(count) and count >= 1):
+    if not (is_int(count) and count >= 1):
         raise ValueError("count must be an integer >= 1")
     return Fault.from_json(spec), count
 

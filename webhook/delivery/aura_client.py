@@ -27,6 +27,8 @@ from urllib.parse import quote_plus
 import requests
 from requests.adapters import HTTPAdapter
 
+from decoders.errors import AuraUplinkError
+
 log = logging.getLogger(__name__)
 
 EVENT_PATH = "/panic-api/v2/deviceEvent"
@@ -59,7 +61,7 @@ class Permanent:
 Outcome = Delivered | Retry | Permanent
 
 
-class _TokenError(Exception):
+class _TokenError(AuraUplinkError):
     """The token endpoint failed; carries the Retry to return instead of sending."""
 
     def __init__(self, outcome: Retry) -> None:

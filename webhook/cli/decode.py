@@ -1,4 +1,5 @@
-"""``aura-uplink decode``: a Unix filter from frames to one JSON object per frame (DESIGN §10)."""
+"""``aura-uplink decode``: a Unix filter from frames to one JSON object per frame
+(docs/design.md §10)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ import click
 
 from decoders import decode
 from decoders.aura import DeviceState
-from decoders.errors import ConfigError, DecodeError
+from decoders.errors import AuraUplinkError, ConfigError, DecodeError
 from decoders.mapping import events_for
 from decoders.model import Model
 from decoders.models import get_model
 from decoders.templates import Template, load_templates, select_template
 from decoders.types import Location
-from webhook.captures import CapturedFrame, CaptureError, read_capture
+from webhook.cli.captures import CapturedFrame, UnreadableLine, read_capture
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Selection:
         return template.model, template
 
 
-class NoTemplate(Exception):
+class NoTemplate(AuraUplinkError):
     """No template of the config matches this frame's device."""
 
     def __init__(self, frame: CapturedFrame) -> None:
@@ -158,7 +159,7 @@ def frames_from_args(hexes: Iterable[str], sequence: int | None) -> Iterator[Cap
 
 
 def run_decode(
-    frames: Iterable[CapturedFrame | CaptureError],
+    frames: Iterable[CapturedFrame | UnreadableLine],
     selection: Selection,
     port: int | None,
     context: EventContext | None,
@@ -167,7 +168,7 @@ def run_decode(
     """Decode every frame, print one JSON line each; the number of frames that failed."""
     failures = 0
     for frame in frames:
-        if isinstance(frame, CaptureError):
+        if isinstance(frame, UnreadableLine):
             failures += 1
             _print(out, {"hex": None, "line": frame.line, "error": frame.error})
             continue
@@ -208,7 +209,7 @@ def _print(out: IO[str], record: dict[str, Any]) -> None:
 @click.option(
     "--input",
     "input_path",
-    type=click.Path(dir_okay=False, allow_dash=True),
+    type=click.Path(dir_okay=False, allow_dash=True, exists=True),
     help="Capture file (hex per line, CSV with a data column, JSON lines of callback bodies); "
     "- reads stdin.",
 )
@@ -249,11 +250,12 @@ def decode_command(
     sys.exit(1 if failures else 0)
 
 
-def _with_progress(handle: IO[str], path: str) -> Iterator[CapturedFrame | CaptureError]:
+def _with_progress(handle: IO[str], path: str) -> Iterator[CapturedFrame | UnreadableLine]:
     """Frames, with a progress bar on stderr for long files when a person is watching."""
     size = os.path.getsize(path) if path != "-" else 0
+    now = datetime.now(UTC)  # the received time of saved bodies that carry none
     if not (size > 1_000_000 and sys.stderr.isatty()):
-        yield from read_capture(handle)
+        yield from read_capture(handle, now=now)
         return
     with click.progressbar(length=size, label="decoding", file=sys.stderr) as bar:
 
@@ -262,4 +264,4 @@ def _with_progress(handle: IO[str], path: str) -> Iterator[CapturedFrame | Captu
                 bar.update(len(line))
                 yield line
 
-        yield from read_capture(lines())
+        yield from read_capture(lines(), now=now)

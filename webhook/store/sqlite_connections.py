@@ -8,7 +8,10 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+
+from webhook.errors import StoreError
 
 
 class Connections:
@@ -81,16 +84,35 @@ class Connections:
 
 def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
     """A connection set up for durability; every connection the store opens comes from here."""
-    # isolation_level=None: the sqlite3 module must not open DEFERRED transactions behind
-    # our back; a deferred read-then-write gets SQLITE_BUSY without waiting (reliability §3.1).
+    # isolation_level=None: the sqlite3 module must not open DEFERRED transactions behind our
+    # back; a deferred read-then-write gets SQLITE_BUSY without waiting (docs/reliability.md
+    # §3.1).
     conn = sqlite3.connect(
         path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
     )
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    mode = _enable_wal(conn, busy_timeout_s)
     if mode.lower() != "wal":
-        raise RuntimeError(f"{path}: cannot enable WAL (journal_mode={mode})")
+        raise StoreError(f"{path}: cannot enable WAL (journal_mode={mode})")
     # FULL: a commit is fsynced before ingest returns, so the 2xx we send is true even
-    # after a power cut; TTS and ChirpStack never resend (reliability rule 2).
+    # after a power cut; TTS and ChirpStack never resend (docs/reliability.md rule 2).
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> str:
+    """Switch a database to WAL (it stays so: later connections find it set) and return the mode.
+
+    Switching needs an exclusive lock, and SQLite does not always wait for it: several processes
+    opening a new database at once saw "database is locked" at once, not after the busy timeout.
+    So this waits itself, in short steps, up to the same timeout.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+

@@ -1,18 +1,21 @@
-"""``aura-uplink serve``: the webhook under waitress (a production WSGI server, threaded, pure
-Python) plus the delivery worker, in one process, on the embedded SQLite store."""
+"""The service process (``aura-uplink serve``): the webhook under waitress (a production WSGI
+server, threaded, pure Python) plus the delivery worker, in one process, on the embedded SQLite
+store."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 from types import FrameType
 
 from waitress.server import create_server
 
-from webhook.app import create_app
-from webhook.aura_client import AuraClient
+from decoders.errors import AuraUplinkError
 from webhook.config import ServiceConfig
-from webhook.delivery import Deliverer
+from webhook.delivery import AuraClient, Deliverer
+from webhook.errors import CannotStart, StoreError
+from webhook.http import create_app
 from webhook.store import SqliteStore
 
 log = logging.getLogger("aura_uplink.serve")
@@ -56,19 +59,26 @@ def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | No
 
 def serve(config: ServiceConfig) -> None:
     """Run until SIGTERM/SIGINT; delivery stops after the server stops taking requests."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqliteStore(config.database)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        store = SqliteStore(config.database)
+    except (OSError, sqlite3.Error, StoreError) as error:
+        raise CannotStart(f"store {config.database} is unusable: {error}") from None
     deliverer = build_deliverer(config, store)
     app = create_app(config, store, on_commit=deliverer.wake if deliverer else None)
-    server = create_server(
-        app,
-        host=config.host,
-        port=config.port,
-        threads=config.threads,
-        # waitress refuses a body of max_request_body_size bytes or more; ours may be that long.
-        max_request_body_size=config.max_body_bytes + 1,
-        ident="aura-uplink",
-    )
+    try:
+        server = create_server(
+            app,
+            host=config.host,
+            port=config.port,
+            threads=config.threads,
+            # waitress refuses a body of max_request_body_size bytes or more; ours may be that long.
+            max_request_body_size=config.max_body_bytes + 1,
+            ident="aura-uplink",
+        )
+    except OSError as error:
+        store.close()
+        raise CannotStart(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         # Raised in the main thread, out of waitress's loop; the finally below cleans up.
@@ -98,5 +108,5 @@ def serve(config: ServiceConfig) -> None:
         store.close()
 
 
-class _Stop(Exception):
+class _Stop(AuraUplinkError):
     """SIGTERM/SIGINT arrived."""

@@ -1,6 +1,6 @@
 """The delivery worker: drains the store's outbox to AURA, at least once, per device in order.
 
-Invariants (specs/reliability.md §6.1, rules 4-7):
+Invariants (docs/reliability.md §6.1, rules 4-7):
 
 * Work is claimed from the store with a lease; the HTTP call happens after the claim committed
   and before the verdict's transaction begins: never while a transaction is open.
@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from webhook.aura_client import Delivered, Outcome, Permanent, Retry, response_json
+from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
 from webhook.failpoints import failpoint
 from webhook.store import EventRow, Store
 
@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class EventSender(Protocol):
-    """What the worker needs of a client (:class:`webhook.aura_client.AuraClient`): a send that
-    classifies instead of raising."""
+    """What the worker needs of a client (:class:`webhook.delivery.aura_client.AuraClient`): a
+    send that classifies instead of raising."""
 
     def send(self, event_body_json: str, idempotency_key: str) -> Outcome: ...
 

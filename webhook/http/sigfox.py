@@ -1,4 +1,4 @@
-"""Sigfox backend callbacks (DESIGN §8; specs/sigfox-callbacks.md).
+"""Sigfox backend callbacks (docs/design.md §8; docs/networks.md §1).
 
 One radio message can reach us through the DATA (UPLINK/BIDIR) callback at once and the
 DATA_ADVANCED callback ~25 s later. Both share (device, seqNumber, time); the advanced one is
@@ -18,10 +18,10 @@ from flask import Blueprint, Response, jsonify, request
 
 from decoders.envelopes.coerce import epoch_seconds, hex_id
 from decoders.envelopes.sigfox import parse_sigfox, wants_downlink
-from decoders.templates import select_template
 from decoders.types import Uplink
-from webhook.app import now_utc, refuse_unauthorized, runtime
-from webhook.bodies import read_variables
+from webhook.http.auth import refuse_unauthorized
+from webhook.http.bodies import read_variables
+from webhook.http.runtime import now_utc, runtime, stored_answer
 from webhook.ingest import ADVANCED
 
 sigfox = Blueprint("sigfox", __name__)
@@ -39,14 +39,14 @@ def uplink() -> Any:
     message = parse_sigfox(body)
     # Read before the commit: a bad `ack` must be a 400 with nothing stored, not a 400 after.
     downlink_requested = wants_downlink(body)
-    template = select_template(runtime().config.templates, message)
+    template = runtime().template_for(message)
     result = runtime().accept(message, template, partner_key=message.dedup_key + ADVANCED)
     if downlink_requested:
         # BIDIR: the device listens for 8 bytes now; a retried callback gets the same answer.
         if template is None or template.downlink is None:
             return Response(status=204)
         return jsonify({message.device: {"downlinkData": template.downlink}}), 200
-    return _accepted(result.duplicate, result.uplink_id)
+    return stored_answer(result)
 
 
 @sigfox.post("/sigfox/advanced")
@@ -54,9 +54,8 @@ def advanced() -> Any:
     body = read_variables_from_request()
     base = parse_sigfox(body)
     message = replace(base, dedup_key=base.dedup_key + ADVANCED)
-    template = select_template(runtime().config.templates, message)
-    result = runtime().accept(message, template, partner_key=base.dedup_key)
-    return _accepted(result.duplicate, result.uplink_id)
+    result = runtime().accept(message, runtime().template_for(message), partner_key=base.dedup_key)
+    return stored_answer(result)
 
 
 @sigfox.post("/sigfox/status")
@@ -94,9 +93,4 @@ def _keep(kind: str, body: dict[str, Any]) -> Any:
         dedup_key=f"sigfox-{kind}:{device}:{int(time.timestamp())}:{digest}",
         raw={"callback": kind, **body},
     )
-    result = runtime().keep(record)
-    return _accepted(result.duplicate, result.uplink_id)
-
-
-def _accepted(duplicate: bool, uplink_id: int) -> Any:
-    return jsonify(status="duplicate" if duplicate else "stored", uplink_id=uplink_id), 200
+    return stored_answer(runtime().keep(record))

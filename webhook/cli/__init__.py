@@ -1,0 +1,21 @@
+"""The ``aura-uplink`` command (click, bundled with Flask): one module per command group."""
+
+from __future__ import annotations
+
+import click
+
+from webhook.cli.decode import decode_command
+from webhook.cli.models import models_command
+from webhook.cli.serve import serve_command
+from webhook.cli.simulate import simulate_aura_command
+from webhook.cli.store import store_group
+
+
+@click.group()
+@click.version_option(package_name="aura-uplink")
+def main() -> None:
+    """Decode Sigfox/LoRaWAN panic-button and tracker frames and deliver them to AURA."""
+
+
+for command in (models_command, decode_command, serve_command, simulate_aura_command, store_group):
+    main.add_command(command)

@@ -1,0 +1,7 @@
+"""Getting stored events to AURA: the worker that drains the outbox (:mod:`.worker`) and the
+client of AURA's API it sends with (:mod:`.aura_client`)."""
+
+from webhook.delivery.aura_client import AuraClient
+from webhook.delivery.worker import Deliverer
+
+__all__ = ["AuraClient", "Deliverer"]

@@ -1,0 +1,33 @@
+"""The Things Stack v3 webhook (docs/networks.md §2.1).
+
+The Things Stack does not retry by default: a slow or failed answer loses the uplink for good.
+So the route does as little as the Sigfox ones — parse, commit, answer — and answers 2xx for
+every message type it does not act on, so the server never disables the webhook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from decoders.envelopes.lorawan import parse_ttn
+from webhook.http.auth import refuse_unauthorized
+from webhook.http.bodies import read_variables
+from webhook.http.runtime import now_utc, runtime, stored_answer
+
+ttn = Blueprint("ttn", __name__)
+
+
+@ttn.before_request
+def check_ttn_secret() -> Any:
+    return refuse_unauthorized("ttn")
+
+
+@ttn.post("/ttn/uplink")
+def ttn_uplink() -> Any:
+    """Every message type The Things Stack sends (uplink_message, join_accept, location_solved,
+    downlink_*, ...), on one path or several: the body says which it is."""
+    uplink = parse_ttn(read_variables(request), now=now_utc())
+    result = runtime().accept(uplink, runtime().template_for(uplink))
+    return stored_answer(result, kind=uplink.kind)

@@ -1,0 +1,31 @@
+"""The durable store: the :class:`Store` interface (:mod:`.base`), the rows it keeps
+(:mod:`.records`) and the embedded SQLite engine (:mod:`.sqlite`)."""
+
+from webhook.store.base import IngestResult, Plan, PlanFn, Store, TxReader, idempotency_key
+from webhook.store.records import (
+    EVENT_STATES,
+    UPLINK_STATUSES,
+    EventRow,
+    EventState,
+    StoredUplink,
+    UplinkRecord,
+    UplinkStatus,
+)
+from webhook.store.sqlite import SqliteStore
+
+__all__ = [
+    "EVENT_STATES",
+    "UPLINK_STATUSES",
+    "EventRow",
+    "EventState",
+    "IngestResult",
+    "Plan",
+    "PlanFn",
+    "SqliteStore",
+    "Store",
+    "StoredUplink",
+    "TxReader",
+    "UplinkRecord",
+    "UplinkStatus",
+    "idempotency_key",
+]

@@ -1,0 +1,100 @@
+"""What the routes, the delivery worker and the CLI need from a store, whatever its engine.
+
+Invariants every store keeps (docs/design.md §9, docs/reliability.md §6.1):
+
+* **Persist first.** :meth:`Store.ingest` commits the uplink, its events and the device states
+  in ONE transaction, durable when it returns; a route answers 2xx only after that, so an
+  acknowledged uplink survives a crash or a power cut.
+* **Deduplicate at ingest.** The uplink's ``dedup_key`` is unique and checked inside that
+  transaction; a redelivered callback is reported as a duplicate and changes nothing.
+* **Per-device FIFO with a lease.** :meth:`Store.claim` hands out only the oldest open event of
+  each device and marks it ``in_flight`` until its lease ends; an expired lease makes it
+  claimable again, so a killed worker never strands a panic. Dead events leave the queue.
+* **No I/O inside a transaction** other than the database itself: callers send HTTP between
+  :meth:`Store.claim` and ``mark_*``, never while a transaction is open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from decoders.aura import DeviceEvent, DeviceState
+from webhook.store.records import EventRow, EventState, StoredUplink, UplinkRecord, UplinkStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one uplink means, computed by the caller from state read in the ingest transaction.
+
+    ``events`` are ``(device_key, event)`` pairs in the order they must reach AURA; ``states``
+    are the device states to store alongside them (only the ones that changed).
+    """
+
+    status: UplinkStatus
+    error: str | None = None
+    model: str | None = None
+    template: str | None = None
+    events: Sequence[tuple[str, DeviceEvent]] = ()
+    states: Mapping[str, DeviceState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """``duplicate`` means nothing was written; ``event_ids`` are then the earlier ones."""
+
+    duplicate: bool
+    uplink_id: int
+    event_ids: tuple[int, ...] = ()
+
+
+class TxReader(Protocol):
+    """Reads a plan may make; they run inside the ingest transaction, so they are consistent
+    with what the plan's result will be written over."""
+
+    def state(self, device_key: str) -> DeviceState: ...
+
+    def uplink_exists(self, dedup_key: str) -> bool: ...
+
+
+PlanFn = Callable[[TxReader], Plan]
+
+
+class Store(Protocol):
+    """What the routes, the delivery worker and the CLI need from a store."""
+
+    def ingest(self, record: UplinkRecord, plan: PlanFn) -> IngestResult: ...
+    def claim(self, now: float, lease_s: float, limit: int) -> list[EventRow]: ...
+    def mark_delivered(
+        self, event_id: int, response_json: str, now: float, *, claim: int | None = None
+    ) -> bool: ...
+    def mark_retry(
+        self,
+        event_id: int,
+        error: str,
+        next_attempt_at: float,
+        count_attempt: bool = True,
+        *,
+        claim: int | None = None,
+    ) -> bool: ...
+    def mark_dead(self, event_id: int, error: str, *, claim: int | None = None) -> bool: ...
+    def mark_alerted(self, event_id: int, now: float) -> bool: ...
+    def overdue(self, created_before: float, limit: int = 100) -> list[EventRow]: ...
+    def next_due(self) -> float | None: ...
+    def status(self) -> dict[str, Any]: ...
+    def get_event(self, event_id: int) -> EventRow | None: ...
+    def list_events(self, state: EventState | None = None, limit: int = 50) -> list[EventRow]: ...
+    def list_uplinks(
+        self, status: UplinkStatus | None = None, limit: int = 50
+    ) -> list[StoredUplink]: ...
+    def replay_dead(self, ids: Sequence[int] | None = None) -> int: ...
+    def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]: ...
+    def replace_uplink_outcome(self, uplink_id: int, plan: PlanFn) -> IngestResult: ...
+    def close(self) -> None: ...
+
+
+def idempotency_key(dedup_key: str, position: int) -> str:
+    """Deterministic per event: the same uplink always yields the same keys (reliability rule 4)."""
+    return hashlib.sha256(f"{dedup_key}#{position}".encode()).hexdigest()

@@ -1,0 +1,145 @@
+"""The rows of the store as Python values, shared by every backend: what an accepted uplink is
+stored as, what decoding made of it, and one outbox event. The tables behind them are described
+in ``migrations/sqlite/0001_initial.sql``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+from decoders.types import Uplink
+
+UplinkStatus = Literal["decoded", "undecodable", "ignored"]
+EventState = Literal["pending", "in_flight", "delivered", "dead"]
+EVENT_STATES: tuple[EventState, ...] = ("pending", "in_flight", "delivered", "dead")
+UPLINK_STATUSES: tuple[UplinkStatus, ...] = ("decoded", "undecodable", "ignored")
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkRecord:
+    """One accepted uplink as stored: enough to decode it again later."""
+
+    network: str
+    dedup_key: str
+    device: str
+    received_at: datetime
+    payload: bytes
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    port: int | None = None
+    sequence: int | None = None
+
+    @classmethod
+    def from_uplink(cls, uplink: Uplink) -> UplinkRecord:
+        # Every field here has the same name and meaning on Uplink.
+        return cls(**{f.name: getattr(uplink, f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUplink:
+    """An ``uplinks`` row: the record plus what decoding made of it."""
+
+    id: int
+    record: UplinkRecord
+    status: UplinkStatus
+    error: str | None
+    model: str | None
+    template: str | None
+    stored_at: float
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.record
+        return {
+            "id": self.id,
+            "network": r.network,
+            "dedup_key": r.dedup_key,
+            "device": r.device,
+            "received_at": r.received_at.isoformat(),
+            "payload": r.payload.hex(),
+            "port": r.port,
+            "sequence": r.sequence,
+            "status": self.status,
+            "error": self.error,
+            "model": self.model,
+            "template": self.template,
+            "stored_at": self.stored_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One outbox row. ``body`` is the exact request body; ``claim`` identifies this claim."""
+
+    id: int
+    uplink_id: int
+    device_key: str
+    position: int
+    idempotency_key: str
+    body: str
+    action: int
+    state: EventState
+    attempts: int
+    claim: int
+    next_attempt_at: float
+    lease_until: float | None
+    created_at: float
+    first_attempt_at: float | None
+    last_error: str | None
+    delivered_at: float | None
+    response: str | None
+    alerted_at: float | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+# The columns of an ``uplinks`` row in the order :func:`stored_uplink` reads them.
+UPLINK_COLUMNS = (
+    "id",
+    "network",
+    "dedup_key",
+    "device",
+    "received_at",
+    "payload_hex",
+    "port",
+    "sequence",
+    "raw_json",
+    "status",
+    "error",
+    "model",
+    "template",
+    "stored_at",
+)
+
+
+def uplink_params(record: UplinkRecord, stored_at: float) -> dict[str, Any]:
+    """INSERT_UPLINK's parameters that come from the record (the decode outcome is added)."""
+    return {
+        "network": record.network,
+        "dedup_key": record.dedup_key,
+        "device": record.device,
+        "received_at": record.received_at.isoformat(),
+        "payload_hex": record.payload.hex(),
+        "port": record.port,
+        "sequence": record.sequence,
+        "raw_json": json.dumps(record.raw, ensure_ascii=False, default=str),
+        "stored_at": stored_at,
+    }
+
+
+def stored_uplink(row: Sequence[Any]) -> StoredUplink:
+    (id_, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json) = row[:9]
+    status, error, model, template, stored_at = row[9:]
+    record = UplinkRecord(
+        network=network,
+        dedup_key=dedup_key,
+        device=device,
+        received_at=datetime.fromisoformat(received_at),
+        payload=bytes.fromhex(payload_hex),
+        raw=json.loads(raw_json),
+        port=port,
+        sequence=sequence,
+    )
+    return StoredUplink(id_, record, status, error, model, template, stored_at)

@@ -1,0 +1,137 @@
+-- Every statement SqliteStore runs, by name (webhook/store/sql_files.py reads this file).
+-- A block runs from its "-- name:" line to the next one. Parameters are :named.
+-- Statements that return events list the columns of records.EventRow in its order (a test
+-- checks it), and those that return uplinks the columns records.StoredUplink.from_row reads.
+
+-- name: device_state
+SELECT state FROM devices WHERE device_key = :device_key;
+
+-- name: uplink_id_by_key
+SELECT id FROM uplinks WHERE dedup_key = :dedup_key;
+
+-- name: uplink_outcome
+SELECT status, dedup_key FROM uplinks WHERE id = :id;
+
+-- name: event_ids_of_uplink
+SELECT id FROM events WHERE uplink_id = :uplink_id ORDER BY position;
+
+-- name: insert_uplink
+INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
+                     raw_json, status, error, model, template, stored_at)
+VALUES (:network, :dedup_key, :device, :received_at, :payload_hex, :port, :sequence,
+        :raw_json, :status, :error, :model, :template, :stored_at);
+
+-- name: set_uplink_outcome
+UPDATE uplinks SET status = :status, error = :error, model = :model, template = :template
+ WHERE id = :id;
+
+-- name: insert_event
+INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
+                    next_attempt_at, created_at)
+VALUES (:uplink_id, :device_key, :position, :idempotency_key, :body, :action, 'pending',
+        :now, :now);
+
+-- name: upsert_device
+INSERT INTO devices (device_key, state, updated_at) VALUES (:device_key, :state, :now)
+ON CONFLICT (device_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
+
+-- name: claim
+-- A head is claimable once its device is not busy (an expired lease means its worker died or
+-- hung) and, if pending, its backoff is over. One statement inside BEGIN IMMEDIATE: no other
+-- connection can claim between the choice and the update, in this process or any other.
+UPDATE events
+   SET state = 'in_flight',
+       lease_until = :lease_until,
+       claim = claim + 1,
+       first_attempt_at = COALESCE(first_attempt_at, :now)
+ WHERE id IN (
+        SELECT e.id
+          FROM open_devices AS o JOIN events AS e ON e.id = o.head
+         WHERE COALESCE(o.busy_until, 0) <= :now
+           AND (e.state = 'in_flight' OR e.next_attempt_at <= :now)
+         ORDER BY e.id
+         LIMIT :limit)
+RETURNING id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+          claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+          delivered_at, response, alerted_at;
+
+-- name: next_due
+-- The same rule as a time: when each device's head becomes claimable; the earliest of those.
+SELECT MIN(MAX(COALESCE(o.busy_until, 0),
+               CASE e.state WHEN 'pending' THEN e.next_attempt_at ELSE 0 END))
+  FROM open_devices AS o JOIN events AS e ON e.id = o.head;
+
+-- name: mark_delivered
+-- The worker's verdicts are each guarded by state AND claim: a worker whose lease expired and
+-- whose row was claimed again must not overwrite the newer worker's outcome.
+UPDATE events
+   SET state = 'delivered', delivered_at = :now, response = :response, lease_until = NULL,
+       attempts = attempts + 1
+ WHERE id = :id AND state = 'in_flight' AND (:claim IS NULL OR claim = :claim);
+
+-- name: mark_retry
+UPDATE events
+   SET state = 'pending', next_attempt_at = :next_attempt_at, lease_until = NULL,
+       last_error = :error, attempts = attempts + :count
+ WHERE id = :id AND state = 'in_flight' AND (:claim IS NULL OR claim = :claim);
+
+-- name: mark_dead
+UPDATE events
+   SET state = 'dead', last_error = :error, lease_until = NULL, attempts = attempts + 1
+ WHERE id = :id AND state = 'in_flight' AND (:claim IS NULL OR claim = :claim);
+
+-- name: mark_alerted
+UPDATE events SET alerted_at = :now
+ WHERE id = :id AND alerted_at IS NULL AND state IN ('pending', 'in_flight');
+
+-- name: overdue
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events
+ WHERE state IN ('pending', 'in_flight') AND alerted_at IS NULL AND created_at <= :cutoff
+ ORDER BY id LIMIT :limit;
+
+-- name: replay_dead
+-- Replay keeps the idempotency key (AURA may have seen an earlier attempt) and alerted_at (the
+-- operator already knows about this event; replaying must not page them again). :ids is a JSON
+-- list of event ids, or NULL for every dead event.
+UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL
+ WHERE state = 'dead' AND (:ids IS NULL OR id IN (SELECT value FROM json_each(:ids)));
+
+-- name: count_events_by_state
+SELECT state, COUNT(*) FROM events GROUP BY state;
+
+-- name: count_uplinks_by_status
+SELECT status, COUNT(*) FROM uplinks GROUP BY status;
+
+-- name: oldest_open_event
+SELECT MIN(created_at) FROM events WHERE state IN ('pending', 'in_flight');
+
+-- name: get_event
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events WHERE id = :id;
+
+-- name: list_events
+-- Newest first; :state NULL means every state.
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events WHERE :state IS NULL OR state = :state
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: list_uplinks
+-- Newest first; :status NULL means every status.
+SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
+       status, error, model, template, stored_at
+  FROM uplinks WHERE :status IS NULL OR status = :status
+ ORDER BY id DESC LIMIT :limit;
+
+-- name: undecodable_uplinks
+-- Oldest first: the order to re-decode them in.
+SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
+       status, error, model, template, stored_at
+  FROM uplinks WHERE status = 'undecodable'
+ ORDER BY id LIMIT :limit;
