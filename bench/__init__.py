@@ -1,1 +1,1 @@
-"""Benchmarks (DESIGN §11): ``python -m bench.run``. Numbers are printed, never asserted."""
+"""Benchmarks (docs/design.md §11): ``python -m bench.run``. Numbers are printed, never asserted."""

@@ -1,4 +1,4 @@
-"""Decode speed per model (DESIGN §11): ``decoders.decode()`` against a hand-written
+"""Decode speed per model (docs/design.md §11): ``decoders.decode()`` against a hand-written
 ``struct.unpack_from`` decoder of the same layout (:mod:`bench.handwritten`) returning the same
 ``Decoded`` (fields by struct, messages by the model's own ``interpret``); ``model.parse`` (fields
 only) against the bare hand-written decoder; and construct's interpreter

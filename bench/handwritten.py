@@ -1,4 +1,5 @@
-"""Hand-written ``struct.unpack_from`` decoders: the baseline of the decode benchmark (DESIGN §11).
+"""Hand-written ``struct.unpack_from`` decoders: the baseline of the decode benchmark
+(docs/design.md §11).
 
 Each function takes a frame (and the LoRaWAN port) and returns the SAME fields dict as
 ``decoders.decode(model, frame, port).fields`` — same names, same nesting, same scaling and
@@ -32,7 +33,7 @@ def _fix(raw: int, scale: float, digits: int, limit: float) -> float:
     return value
 
 
-# -- aura-reference (DESIGN §7, big-endian) -------------------------------------------------------
+# -- aura-reference (docs/design.md §7, big-endian) -----------------------------------------
 
 _AURA_POSITION = struct.Struct(">BiiBBB")
 _AURA_BATTERY = struct.Struct(">BBH")

@@ -1,4 +1,4 @@
-"""Webhook ingest (DESIGN §11): ``aura-uplink serve`` with its durable store (SQLite, WAL,
+"""Webhook ingest (docs/design.md §11): ``aura-uplink serve`` with its durable store (SQLite, WAL,
 synchronous=FULL, one fsync'd commit per uplink) against a no-op Flask route
 (:mod:`bench.noop_app`) under the same waitress settings, with the same client load.
 

@@ -1,6 +1,7 @@
-"""Offline decode of a long capture (DESIGN §11): ``aura-uplink decode --model aura-reference
---input FILE > /dev/null`` on generated captures of two sizes (100,000 and 1,000,000 hex lines;
---quick: 20,000 and 200,000), each run in a fresh :mod:`bench.rss_child` wrapper.
+"""Offline decode of a long capture (docs/design.md §11): ``aura-uplink decode --model
+aura-reference --input FILE > /dev/null`` on generated captures of two sizes (100,000 and
+1,000,000 hex lines; --quick: 20,000 and 200,000), each run in a fresh :mod:`bench.rss_child`
+wrapper.
 
 Reported per size: frames/s over the whole run (Python start-up and imports included) and the
 peak RSS of the decode process; then the marginal rate between the two sizes (start-up cancels

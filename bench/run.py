@@ -1,4 +1,4 @@
-"""Every benchmark of DESIGN §11 in one run, on this machine, as one table:
+"""Every benchmark of docs/design.md §11 in one run, on this machine, as one table:
 
     python -m bench.run                      # the full run (a few minutes)
     python -m bench.run --quick              # smaller counts: a smoke run, not a measurement
