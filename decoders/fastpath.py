@@ -23,18 +23,21 @@ from typing import Any
 
 import construct as cs
 
+from decoders.errors import AuraUplinkError
+
 FastParser = Callable[[bytes], dict[str, Any]]
 _FLAG = type(cs.Flag)  # construct exports singletons for these
 _PASS = type(cs.Pass)
 _INTEGER_CODES = set("bBhHiIlLqQ")
 
 
-class Unfit(Exception):
-    """A value the schema's adapters reject: let construct parse and report it."""
+class Unfit(AuraUplinkError):
+    """A value the schema's adapters reject: let construct parse and report it. Internal: it
+    never leaves :class:`decoders.schema.Layout`."""
 
 
-class _Underivable(Exception):
-    pass
+class _Underivable(AuraUplinkError):
+    """A schema part with no struct equivalent: that layout keeps construct's parser."""
 
 
 def derive(schema: cs.Construct, tail: str | None = None) -> FastParser | None:
