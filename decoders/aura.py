@@ -61,25 +61,36 @@ class DeviceEvent:
 
 @dataclass(frozen=True, slots=True)
 class DeviceState:
-    """What the mapping remembers about one device between uplinks."""
+    """What the mapping remembers about one device between uplinks.
+
+    ``battery_percent`` is the last level sent to AURA in a message 4; every change is sent at
+    once, so it is also the last level known, which a health report without a level repeats.
+    ``last_heartbeat_at`` is the network time (the uplink's ``now``) of the latest uplink that
+    sent a message 4: the heartbeat interval is measured from it. New fields go last, with
+    defaults, and :meth:`from_json` reads a state stored before they existed.
+    """
 
     callout_open: bool = False
     alarm_active: bool = False
     last_fix: Fix | None = None
     last_fix_at: datetime | None = None
     battery_percent: int | None = None
+    last_heartbeat_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "callout_open": self.callout_open,
             "alarm_active": self.alarm_active,
             "last_fix": None if self.last_fix is None else self.last_fix.as_dict(),
-            "last_fix_at": None if self.last_fix_at is None else self.last_fix_at.isoformat(),
+            "last_fix_at": _text(self.last_fix_at),
             "battery_percent": self.battery_percent,
+            "last_heartbeat_at": _text(self.last_heartbeat_at),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> DeviceState:
+        """The state :meth:`as_json` wrote; a key an older version did not write is its
+        default (a state without ``last_heartbeat_at`` gets a heartbeat on its next report)."""
         if not data:
             return cls()
         fix = data.get("last_fix")
@@ -97,7 +108,12 @@ class DeviceState:
             ),
             last_fix_at=_time(data.get("last_fix_at")),
             battery_percent=data.get("battery_percent"),
+            last_heartbeat_at=_time(data.get("last_heartbeat_at")),
         )
+
+
+def _text(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
 
 
 def _time(text: str | None) -> datetime | None:

@@ -11,14 +11,22 @@ Pure: no clock, no I/O. The caller passes ``now`` and stores the returned state.
 - A fresh location updates the callout when the template's policy allows (``always``, or
   ``open_callout`` only while this device has a callout open).
 - A cancel is always forwarded (the wearer asked for it; AURA knows whether a callout is open).
-- Battery is forwarded as an integer percent when it differs from the last level sent, so trackers
-  that report voltage in every position frame do not flood AURA.
+- Message 4 (DEVICE_BATTERY_INFO_RECEIVED) is AURA's battery level *and* its heartbeat (AURA keeps
+  the device's ``healthCheckLastReceivedDate``). An uplink with battery or health information
+  sends one message 4, after its other events, when its level differs from the last one sent or
+  when the template's ``heartbeat_interval_s`` has passed since the last one (0: every such
+  uplink); otherwise nothing, so trackers that report voltage in every frame do not flood AURA.
+  A health report without a level repeats the last known level; with none ever known there is
+  nothing to send. Only uplinks send it, never a timer: a timer would report a dead device alive.
+- Time is the uplink's network time (``now``), for fix age and heartbeats alike, so a replay or a
+  capture maps as the live traffic did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +37,31 @@ from decoders.types import Alert, Battery, Button, Cancel, Fix, Location, Messag
 
 Emit = Callable[[int, dict[str, Any]], None]
 
+# Status events that are health reports: the device telling how it is, rather than something
+# happening to it or around it. An uplink holding one is a heartbeat even without a battery
+# level. Not health reports: alarm_clear (the alarm's state), no_fix / fix_failed /
+# positioning_failed / error (the positioning's luck, and those frames carry the battery when the
+# device has one), arming, configuration and downlink events (a person's or the operator's
+# doing), door / vibration / magnet / tamper / temperature_abnormal (the surroundings).
+HEALTH_REPORTS = frozenset(
+    {
+        "stats",  # Oyster (Sigfox record 2, LoRaWAN port 3): its periodic device statistics
+        "firmware",  # Sens'it standby (its daily frame) and T1000 status frames: a status report
+        "power_on",  # Milesight WS101 / AT101: the device has (re)started and says so
+        "reset",
+        "battery_out_of_range",  # a grammar's battery reading too wild to use: still battery news
+        "heartbeat",  # for callers: a network's device-status report that carries no level
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """What one uplink says about the device's health: the last battery level it gives, as an
+    integer percent, or None when it gives none (a keep-alive, or volts with no curve)."""
+
+    level: int | None = None
+
 
 def events_for(
     template: Template,
@@ -38,9 +71,17 @@ def events_for(
     *,
     now: datetime,
     sequence: int | None = None,
+    device_id: str | None = None,
 ) -> tuple[list[DeviceEvent], DeviceState]:
-    """The AURA events one uplink's messages produce, and the device's state afterwards."""
-    device_id = template.device_id.derive(serial)
+    """The AURA events one uplink's messages produce, and the device's state afterwards.
+
+    ``now`` is the uplink's network time (when the network received it), also for a replay.
+    ``device_id`` is the id AURA gave the device when it was linked, if the caller knows it;
+    otherwise the template's rule derives it from ``serial``.
+    """
+    if device_id is None:
+        device_id = template.device_id.derive(serial)
+    messages = tuple(messages)  # read twice: for the events, then for the heartbeat
     sequence_text = None if sequence is None else str(sequence)
     events: list[DeviceEvent] = []
 
@@ -67,10 +108,9 @@ def events_for(
         elif isinstance(message, Cancel):
             emit(aura.CALLOUT_CANCELLED, {})
             state = replace(state, callout_open=False)
-        elif isinstance(message, Battery):
-            state = _battery(template, message, state, emit)
         elif isinstance(message, Status) and message.event == "alarm_clear":
             state = replace(state, alarm_active=False)
+    state = _heartbeat(template, _health_report(template, messages), state, now, emit)
     return events, state
 
 
@@ -86,7 +126,14 @@ def _meaning(template: Template, message: Message) -> Message | None:
 
 
 def _coordinates(fix: Fix) -> dict[str, Any]:
-    return {"latitude": round(fix.latitude, 7), "longitude": round(fix.longitude, 7)}
+    """A fix as AURA's location payload; ``accuracy`` (whole metres) only when it is known."""
+    out: dict[str, Any] = {"latitude": round(fix.latitude, 7), "longitude": round(fix.longitude, 7)}
+    accuracy = fix.accuracy_m
+    # A negative or non-finite accuracy is a glitch: left out, never a reason for AURA to refuse
+    # an alert (nor for round() to raise on one).
+    if accuracy is not None and math.isfinite(accuracy) and accuracy >= 0:
+        out["accuracy"] = round(accuracy)
+    return out
 
 
 def _remember(state: DeviceState, fix: Fix | None, now: datetime) -> DeviceState:
@@ -127,14 +174,57 @@ def _location(
     return _remember(state, fix, now)
 
 
-def _battery(template: Template, battery: Battery, state: DeviceState, emit: Emit) -> DeviceState:
+def _health_report(template: Template, messages: Sequence[Message]) -> HealthReport | None:
+    """What the uplink says about the device's health; None when it says nothing."""
+    levels = [_percent(template, m) for m in messages if isinstance(m, Battery)]
+    health_status = any(isinstance(m, Status) and m.event in HEALTH_REPORTS for m in messages)
+    if not levels and not health_status:
+        return None
+    known = [level for level in levels if level is not None]
+    return HealthReport(known[-1] if known else None)
+
+
+def _percent(template: Template, battery: Battery) -> int | None:
+    """An integer percent 0-100: the device's own, else its voltage through the template's curve."""
     percent = battery.percent
     if percent is None and battery.voltage_mv is not None:
         percent = template.battery_percent(battery.voltage_mv)
-    if percent is None:
+    return None if percent is None else max(0, min(100, round(percent)))
+
+
+def _heartbeat(
+    template: Template,
+    report: HealthReport | None,
+    state: DeviceState,
+    now: datetime,
+    emit: Emit,
+) -> DeviceState:
+    """At most one message 4 per uplink: on a level change at once, else when one is due."""
+    if report is None:
         return state
-    percent = max(0, min(100, round(percent)))
-    if percent == state.battery_percent:
+    level = state.battery_percent if report.level is None else report.level
+    if level is None:
+        return state  # no level ever known: message 4 would have nothing to carry
+    if level == state.battery_percent and not _heartbeat_due(template, state, now):
         return state
-    emit(aura.DEVICE_BATTERY_INFO_RECEIVED, {"batteryLevel": percent})
-    return replace(state, battery_percent=percent)
+    emit(aura.DEVICE_BATTERY_INFO_RECEIVED, {"batteryLevel": level})
+    return replace(state, battery_percent=level, last_heartbeat_at=_later(state, now))
+
+
+def _heartbeat_due(template: Template, state: DeviceState, now: datetime) -> bool:
+    """Whether ``heartbeat_interval_s`` of network time has passed since the last message 4.
+
+    An uplink older than that message (a replay, or one the network delivered late) is not due:
+    AURA already heard from the device after it. Interval 0 means every report, old or not.
+    """
+    if template.heartbeat_interval_s == 0 or state.last_heartbeat_at is None:
+        return True
+    elapsed_s = (now - state.last_heartbeat_at).total_seconds()
+    return elapsed_s >= template.heartbeat_interval_s
+
+
+def _later(state: DeviceState, now: datetime) -> datetime:
+    """The heartbeat clock never runs backwards: an older uplink that sends a level change must
+    not make the next live report look overdue."""
+    last = state.last_heartbeat_at
+    return now if last is None else max(last, now)

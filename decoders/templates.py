@@ -10,6 +10,7 @@ A template lives in TOML (stdlib ``tomllib``) so that onboarding a device type i
     cancel_gestures = []
     location_updates = "open_callout"              # or "always"
     max_fix_age_s = 900              # a remembered fix older than this is not sent with an alert
+    heartbeat_interval_s = 3600      # a battery/health report sends message 4 at least this often
     battery_curve = [[3000, 0], [3600, 50], [4200, 100]]   # mV -> %, linear between points
     downlink = "0100000000000000"    # 8 bytes a Sigfox BIDIR ack=true press is answered with
     [templates.panic-button.message_types]         # AURA's typical template: 1-4
@@ -93,6 +94,10 @@ class Template:
     cancel_gestures: frozenset[str] = frozenset()
     location_updates: LocationPolicy = "open_callout"
     max_fix_age_s: float = 900.0
+    # Message 4 doubles as AURA's heartbeat: an uplink with battery or health information sends
+    # one when the level changed and at least this often (0: every such uplink), measured on the
+    # uplinks' network time (decoders/mapping.py).
+    heartbeat_interval_s: float = 3600.0
     battery_curve: tuple[tuple[float, float], ...] = ()
     message_types: Mapping[int, int] = field(
         default_factory=lambda: {action: action for action in aura.ACTION_NAMES}
@@ -156,6 +161,7 @@ _TEMPLATE_KEYS = {
     "cancel_gestures",
     "location_updates",
     "max_fix_age_s",
+    "heartbeat_interval_s",
     "battery_curve",
     "message_types",
     "downlink",
@@ -195,7 +201,8 @@ def template_from_table(
         alert_gestures=alert,
         cancel_gestures=cancel,
         location_updates=policy,
-        max_fix_age_s=float(_get(table, "max_fix_age_s", (int, float), where, default=900)),
+        max_fix_age_s=_seconds(table, "max_fix_age_s", where, default=900),
+        heartbeat_interval_s=_seconds(table, "heartbeat_interval_s", where, default=3600),
         battery_curve=_curve(table.get("battery_curve"), f"{where}.battery_curve"),
         message_types=_message_types(table.get("message_types", {}), f"{where}.message_types"),
         downlink=_downlink(table.get("downlink"), f"{where}.downlink"),
@@ -221,6 +228,14 @@ def _get(
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise ConfigError(f"{where}.{key}: expected {names}, got {value!r}")
     return value
+
+
+def _seconds(table: Mapping[str, Any], key: str, where: str, *, default: float) -> float:
+    """A duration in seconds: a number >= 0 (TOML ``inf`` is allowed: no limit)."""
+    value = _get(table, key, (int, float), where, default=default)
+    if not value >= 0:  # written so that NaN fails too
+        raise ConfigError(f"{where}.{key}: expected a number of seconds >= 0, got {value!r}")
+    return float(value)
 
 
 def _model(name: str, table: Mapping[str, Any], where: str, models: Mapping[str, Model]) -> Model:

@@ -37,8 +37,8 @@ def test_decode_each_message_type_with_events() -> None:
         '"latitude": -26.10911, "longitude": 28.053037, "accuracy_m": 40, "source": "gps", '
         '"sustained": false}, {"kind": "battery", "percent": 87}], "events": ['
         '{"device_type_id": 1, "device_id": "A1B2C3D4", "message_type": 1, "location": '
-        '{"latitude": -26.10911, "longitude": 28.053037, "sequenceNumber": "46"}}, '
-        '{"device_type_id": 1, "device_id": "A1B2C3D4", "message_type": 4, "body": '
+        '{"latitude": -26.10911, "longitude": 28.053037, "accuracy": 40, "sequenceNumber": '
+        '"46"}}, {"device_type_id": 1, "device_id": "A1B2C3D4", "message_type": 4, "body": '
         '{"batteryLevel": 87}}]}\n'
         '{"model": "aura-reference", "port": null, "hex": "02F061D0D810B79A20035602", '
         '"fields": {"message_type": "location", "latitude": -26.2025, "longitude": 28.0468, '
@@ -47,8 +47,8 @@ def test_decode_each_message_type_with_events() -> None:
         '"longitude": 28.0468, "accuracy_m": 12, "source": "gps"}, {"kind": "battery", '
         '"percent": 86}], "events": [{"device_type_id": 1, "device_id": "A1B2C3D4", '
         '"message_type": 2, "body": {"latitude": -26.2025, "longitude": 28.0468, '
-        '"sequenceNumber": "47"}}, {"device_type_id": 1, "device_id": "A1B2C3D4", '
-        '"message_type": 4, "body": {"batteryLevel": 86}}]}\n'
+        '"accuracy": 12, "sequenceNumber": "47"}}, {"device_type_id": 1, "device_id": '
+        '"A1B2C3D4", "message_type": 4, "body": {"batteryLevel": 86}}]}\n'
         '{"model": "aura-reference", "port": null, "hex": "0300", "fields": {"message_type": '
         '"cancel", "reason": "user"}, "messages": [{"kind": "cancel", "reason": "user"}], '
         '"events": [{"device_type_id": 1, "device_id": "A1B2C3D4", "message_type": 3, '
@@ -84,7 +84,8 @@ def test_sigfox_callback_bodies_uplink_then_data_advanced_open_one_callout() -> 
         '{"sequenceNumber": "46"}}, {"device_type_id": 1, "device_id": "1A2B3C4D", '
         '"message_type": 4, "body": {"batteryLevel": 64}}]}',
         '[{"device_type_id": 1, "device_id": "1A2B3C4D", "message_type": 2, "body": '
-        '{"latitude": -26.1081, "longitude": 28.0567, "sequenceNumber": "46"}}]}',
+        '{"latitude": -26.1081, "longitude": 28.0567, "accuracy": 1200, "sequenceNumber": '
+        '"46"}}]}',
         '[{"device_type_id": 1, "device_id": "1A2B3C4D", "message_type": 3, "body": '
         '{"sequenceNumber": "47"}}]}',
     ]

@@ -14,6 +14,7 @@ model = "aura-reference"
 device_id = { start = 0, length = 8 }
 location_updates = "always"
 max_fix_age_s = 300
+heartbeat_interval_s = 900
 battery_curve = [[3000, 0], [3600, 50], [4200, 100]]
 downlink = "01000000000000ff"
 
@@ -34,6 +35,7 @@ def test_a_full_template_loads(tmp_path) -> None:
     assert tpl.model.id == "aura-reference"
     assert tpl.device_id.derive("1a2b3c4d5e") == "1A2B3C4D"
     assert tpl.location_updates == "always"
+    assert (tpl.max_fix_age_s, tpl.heartbeat_interval_s) == (300.0, 900.0)
     assert tpl.battery_percent(3300) == 25
     assert tpl.battery_percent(2000) == 0 and tpl.battery_percent(5000) == 100
     assert tpl.downlink == "01000000000000FF"
@@ -85,6 +87,32 @@ def test_a_full_template_loads(tmp_path) -> None:
 )
 def test_mistakes_name_the_key(table, named) -> None:
     with pytest.raises(ConfigError, match=named.replace("(", r"\(")):
+        template_from_table("t", table)
+
+
+def test_heartbeat_interval_defaults_to_an_hour_and_zero_means_every_report() -> None:
+    base = {"device_type_id": 7, "model": "aura-reference"}
+    assert template_from_table("t", base).heartbeat_interval_s == 3600.0
+    assert template_from_table("t", {**base, "heartbeat_interval_s": 0}).heartbeat_interval_s == 0
+    assert (
+        template_from_table("t", {**base, "heartbeat_interval_s": 90.5}).heartbeat_interval_s
+        == 90.5
+    )
+
+
+@pytest.mark.parametrize("key", ["heartbeat_interval_s", "max_fix_age_s"])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "expected a number of seconds >= 0, got -1"),
+        (float("nan"), "expected a number of seconds >= 0, got nan"),
+        ("1h", "expected int or float, got '1h'"),
+        (True, "expected int or float, got True"),
+    ],
+)
+def test_durations_must_be_non_negative_numbers(key: str, value, message: str) -> None:
+    table = {"device_type_id": 7, "model": "aura-reference", key: value}
+    with pytest.raises(ConfigError, match=f"^templates.t.{key}: {message}$"):
         template_from_table("t", table)
 
 

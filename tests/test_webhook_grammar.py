@@ -67,7 +67,8 @@ def test_grammar_template_drives_the_webhook(tmp_path: Path) -> None:
         "location": {"latitude": -26.25, "longitude": 28.0, "sequenceNumber": "1"},
     }
     kinds = [p["message_type"] for p in posts]
-    # One callout on the alarm's rising edge; its fixes then update it; battery when it changes.
+    # One callout on the alarm's rising edge; its fixes then update it; battery when it changes
+    # (the frames are seconds apart: no heartbeat falls due in between).
     assert kinds.count(NEW_CALLOUT) == 1
     assert kinds.count(LOCATION_UPDATED) == 2
     assert [p["body"]["batteryLevel"] for p in posts if p["message_type"] == 4] == [90, 89]
