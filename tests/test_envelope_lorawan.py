@@ -85,6 +85,9 @@ def test_chirpstack_up_without_f_cnt() -> None:
 def test_chirpstack_status_and_location_events() -> None:
     status = parse_chirpstack({**CHIRPSTACK, "batteryLevel": 88.3}, "status", now=NOW)
     assert (status.kind, status.battery_percent) == ("status", 88.3)
+    unavailable = {**CHIRPSTACK, "batteryLevel": 0, "batteryLevelUnavailable": True}
+    no_level = parse_chirpstack(unavailable, "status", now=NOW)
+    assert (no_level.kind, no_level.battery_percent) == ("status", None)
     assert status.dedup_key.startswith("chirpstack:status:")
     located = parse_chirpstack(
         {**CHIRPSTACK, "location": {"latitude": 51.5, "longitude": -0.12}}, "location", now=NOW

@@ -199,7 +199,9 @@ def test_2_uplink_and_data_advanced_of_one_message_open_one_callout(start_app, s
     assert kinds.count(LOCATION_UPDATED) == 1, kinds
     assert kinds.index(NEW_CALLOUT) < kinds.index(LOCATION_UPDATED)
     update = posts[kinds.index(LOCATION_UPDATED)]["body"]["body"]
-    assert update == {"latitude": -26.2, "longitude": 28.04, "sequenceNumber": "200"}
+    assert update == {
+        "latitude": -26.2, "longitude": 28.04, "accuracy": 1200, "sequenceNumber": "200"
+    }  # fmt: skip
     assert sim.state.new_callouts_created(DEVICE) == 1
     # Sigfox retrying either callback changes nothing.
     for path, body in order:

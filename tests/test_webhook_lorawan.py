@@ -156,7 +156,7 @@ def test_ttn_non_uplink_messages_are_answered_and_location_solved_updates(stack)
     assert post_ttn(app, solved).json()["kind"] == "location"
     wait_until(lambda: len(aura_posts(sim, ok=True)) == 2, what="two events")
     update = aura_posts(sim, message_type=LOCATION_UPDATED, ok=True)
-    assert update[0]["body"]["body"] == {"latitude": -26.1, "longitude": 28.05}
+    assert update[0]["body"]["body"] == {"latitude": -26.1, "longitude": 28.05, "accuracy": 40}
     assert app.store.status()["uplinks"] == {"decoded": 2, "ignored": 1, "undecodable": 0}
 
 
@@ -199,6 +199,24 @@ def test_chirpstack_status_location_and_ignored_events(stack) -> None:
             "body": {"batteryLevel": 88},
         }
     ]
+
+
+def test_chirpstack_status_without_a_level_is_a_heartbeat_of_the_last_level(stack) -> None:
+    """AURA's message 4 is "a battery level or heartbeat": a status report with no level repeats
+    the last one, at most once per heartbeat interval (3600 s), on the reports' own time."""
+    sim, app = stack
+
+    def status(dedup: str, minutes: int, **level: Any) -> requests.Response:
+        at = f"2026-05-01T{12 + minutes // 60:02d}:{minutes % 60:02d}:00Z"
+        return post_chirpstack(app, "status", chirpstack_body(dedup=dedup, time=at, **level))
+
+    assert status("s-1", 0, batteryLevel=88.3).ok
+    assert status("s-2", 30, batteryLevelUnavailable=True).ok  # within the hour: nothing
+    assert status("s-3", 61, batteryLevelUnavailable=True).ok  # past it: the last level again
+    assert status("s-4", 62, batteryLevel=70).ok  # a new level: at once
+    wait_until(lambda: settled(app.store), what="delivery")
+    sent = aura_posts(sim, message_type=BATTERY_INFO, ok=True)
+    assert [p["body"]["body"]["batteryLevel"] for p in sent] == [88, 88, 70]
 
 
 def test_chirpstack_bad_event_and_wrong_secret(stack) -> None:

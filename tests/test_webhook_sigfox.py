@@ -92,7 +92,12 @@ def test_json_uplink_is_stored_then_delivered_to_aura_exactly_as_documented(serv
             "device_type_id": 1,
             "device_id": DEVICE,
             "message_type": NEW_CALLOUT,
-            "location": {"latitude": -26.10911, "longitude": 28.053037, "sequenceNumber": "46"},
+            "location": {
+                "latitude": -26.10911,
+                "longitude": 28.053037,
+                "accuracy": 40,
+                "sequenceNumber": "46",
+            },
         },
         {
             "device_type_id": 1,
@@ -185,7 +190,9 @@ def test_missing_and_null_optional_fields(server, sim, encoding):
     callout = wait_until(
         lambda: aura_posts(sim, message_type=NEW_CALLOUT, ok=True), what="the callout"
     )
-    assert callout[0]["body"]["location"] == {"latitude": -26.10911, "longitude": 28.053037}
+    assert callout[0]["body"]["location"] == {
+        "latitude": -26.10911, "longitude": 28.053037, "accuracy": 40
+    }  # fmt: skip
     # The same callback again is still recognised as the same message.
     again = post_callback(server.url, body, encoding=encoding)
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")

@@ -405,11 +405,15 @@ class ServeProcess:
         self.stop()
 
 
-def run_cli(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    """``python -m webhook ARGS`` (the ``aura-uplink`` command) to completion."""
+def run_cli(
+    *args: str, timeout: float = 60.0, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m webhook ARGS`` (the ``aura-uplink`` command) to completion; ``stdin`` is
+    the text it reads, if any."""
     return subprocess.run(
         [sys.executable, "-m", "webhook", *args],
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
         capture_output=True,
         text=True,
         env=child_env(),

@@ -18,7 +18,7 @@ from decoders.envelopes.sigfox import parse_sigfox
 from decoders.errors import DecodeError
 from decoders.mapping import events_for
 from decoders.templates import Template, select_template
-from decoders.types import Battery, Location, Message, Uplink
+from decoders.types import Battery, Location, Message, Status, Uplink
 from webhook.store import Plan, PlanFn, StoredUplink, TxReader
 
 log = logging.getLogger("aura_uplink.ingest")
@@ -51,8 +51,13 @@ def plan_uplink(
     if template is None:
         return _undecodable(f"no template matches {uplink.network} device {uplink.device}")
     messages: tuple[Message, ...] = ()
-    if uplink.kind == "status" and uplink.battery_percent is not None:
-        messages = (Battery(percent=round(uplink.battery_percent)),)
+    if uplink.kind == "status":
+        # A network's device-status report: the level when it has one, else a heartbeat (the
+        # mapping repeats the last known level at most once per heartbeat interval).
+        if uplink.battery_percent is not None:
+            messages = (Battery(percent=round(uplink.battery_percent)),)
+        else:
+            messages = (Status("heartbeat"),)
     elif uplink.kind == "uplink":
         if uplink.payload_error is not None:
             return _undecodable(uplink.payload_error, template)
@@ -70,14 +75,16 @@ def plan_uplink(
             meaning = ()  # the partner callback already acted on this radio message
         if uplink.network_location is not None:
             meaning = (*meaning, Location(uplink.network_location))
-        device_id = template.device_id.derive(uplink.device)
-        device_key = f"{template.device_type_id}:{device_id}"
+        # The key of the device's state and queue comes from the template's rule, so it stays
+        # the same when the device is linked later; the events carry AURA's deviceId.
+        device_key = f"{template.device_type_id}:{template.device_id.derive(uplink.device)}"
         events, state = events_for(
             template,
             uplink.device,
             meaning,
             reader.state(device_key),
             now=now,
+            device_id=_aura_device_id(reader, uplink.device),
             sequence=uplink.sequence,
         )
         return Plan(
@@ -89,6 +96,23 @@ def plan_uplink(
         )
 
     return Prepared(plan)
+
+
+_warned_unlinked: set[str] = set()
+
+
+def _aura_device_id(reader: TxReader, network_id: str) -> str | None:
+    """The ``deviceId`` AURA gave the device when it was linked (docs/aura-api.md §2.1); None:
+    never linked here, and the template's derivation rule stands in (said once per device)."""
+    linked = reader.linked_device_id(network_id)
+    if linked is None and network_id not in _warned_unlinked:
+        _warned_unlinked.add(network_id)
+        log.warning(
+            "device %s is not linked to an AURA customer (aura-uplink devices link): its events"
+            " use the template's device_id rule",
+            network_id,
+        )
+    return linked
 
 
 def _undecodable(error: str, template: Template | None = None) -> Prepared:

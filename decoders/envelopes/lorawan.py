@@ -122,9 +122,12 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up", *, now: datetim
     elif event == "location":
         location = _fix(body.get("location"), "location", received, source="network")
         kind = "location" if location is not None else "other"
-    elif event == "status" and not body.get("batteryLevelUnavailable"):
-        battery = number(body, "batteryLevel", required=False)
-        kind = "status" if battery is not None else "other"
+    elif event == "status":
+        # A device-status report is health news even without a level (mains power, or the
+        # level unavailable): the mapping turns it into a heartbeat of the last known level.
+        kind = "status"
+        if not body.get("batteryLevelUnavailable"):
+            battery = number(body, "batteryLevel", required=False)
     f_cnt = integer(body, "fCnt", required=False) or 0
     return Uplink(
         network="lorawan",

@@ -8,24 +8,16 @@ import sys
 import click
 
 from decoders.errors import ConfigError
-from webhook.config import ServiceConfig, load_config
+from webhook.aura.answers import event_answer
+from webhook.cli.common import config_option, echo_json, load, open_store
+from webhook.config import ServiceConfig
 from webhook.ingest import replan_stored
 from webhook.store import SqliteStore
 
 
 def _open(config_path: str | None) -> tuple[ServiceConfig, SqliteStore]:
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        raise click.UsageError(str(error)) from None
-    if not config.database.exists():
-        raise click.UsageError(f"no store at {config.database} (is --config right?)")
-    return config, SqliteStore(config.database)
-
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, exists=True), help="Service TOML."
-)
+    config = load(config_path)
+    return config, open_store(config)
 
 
 @click.group("store")
@@ -48,15 +40,15 @@ def status_command(config_path: str | None) -> None:
 @click.option("--state", help="Only events in this state / uplinks with this status.")
 @click.option("--limit", type=int, default=50, show_default=True)
 def list_command(config_path: str | None, what: str, state: str | None, limit: int) -> None:
-    """One JSON object per line, newest first."""
+    """One JSON object per line, newest first. A delivered event shows AURA's answer as
+    ``aura``: the resolved event types and the callout id."""
     _, store = _open(config_path)
-    rows = (
-        store.list_events(state, limit)  # type: ignore[arg-type]
-        if what == "events"
-        else store.list_uplinks(state, limit)  # type: ignore[arg-type]
-    )
-    for row in rows:
-        click.echo(json.dumps(row.as_json(), default=str))
+    if what == "events":
+        for event in store.list_events(state, limit):  # type: ignore[arg-type]
+            echo_json(event.as_json() | {"aura": event_answer(event.response)})
+    else:
+        for uplink in store.list_uplinks(state, limit):  # type: ignore[arg-type]
+            echo_json(uplink.as_json())
 
 
 @store_group.command("replay")

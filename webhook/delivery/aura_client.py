@@ -2,10 +2,11 @@
 
 The client only classifies (reliability rule 6); the delivery worker decides what to do:
 
-* :class:`Delivered`: a 2xx.
-* :class:`Retry`: worth trying again later: 408, 429, 5xx, timeouts, connection errors and resets,
-  a token endpoint that is down, a 401 that survives a fresh token. ``retry_after_s`` is AURA's
-  ``Retry-After`` (delta-seconds or HTTP-date), ``None`` when absent or malformed.
+* :class:`Delivered`: a 2xx, including AURA's custom 285 (a location update to a closed callout:
+  AURA took it and answered with the callout's state; sending it again cannot change that).
+* :class:`Retry`: worth trying again later: 408, 425, 429, 5xx, timeouts, connection errors and
+  resets, a token endpoint that is down, a 401 that survives a fresh token. ``retry_after_s`` is
+  AURA's ``Retry-After`` (delta-seconds or HTTP-date), ``None`` when absent or malformed.
 * :class:`Permanent`: any other 4xx (and an unexpected redirect): the request itself is wrong and
   repeating it cannot help.
 
@@ -18,21 +19,18 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote_plus
 
 import requests
-from requests.adapters import HTTPAdapter
 
-from decoders.errors import AuraUplinkError
+from webhook.aura.session import new_session
+from webhook.aura.token import TOKEN_PATH, TokenSource, TokenUnavailable
 
 log = logging.getLogger(__name__)
 
 EVENT_PATH = "/panic-api/v2/deviceEvent"
-TOKEN_PATH = "/oauth/token"
 BODY_EXCERPT = 500
 # Statuses that say "not now" rather than "never" (RFC 9110 §15.5.9, RFC 6585 §4, any 5xx).
 RETRYABLE_4XX = frozenset({408, 425, 429})
@@ -59,14 +57,6 @@ class Permanent:
 
 
 Outcome = Delivered | Retry | Permanent
-
-
-class _TokenError(AuraUplinkError):
-    """The token endpoint failed; carries the Retry to return instead of sending."""
-
-    def __init__(self, outcome: Retry) -> None:
-        super().__init__(outcome.error)
-        self.outcome = outcome
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -96,9 +86,9 @@ def _excerpt(text: str) -> str:
 class AuraClient:
     """Posts device events to AURA over one pooled :class:`requests.Session` (thread-safe).
 
-    Authentication: OAuth2 client credentials by default (token from ``token_url``, client id
-    and secret by HTTP Basic, cached until shortly before ``expires_in``, refreshed once on a
-    401); or, with ``static_token``, a fixed bearer token for deployments without OAuth.
+    ``base_url`` is AURA's host root (e.g. ``https://staging-panic.aura.services``); paths come
+    from the docs. Authentication: the documented token exchange (:mod:`webhook.aura.token`,
+    ``token_url`` overrides where it is), or with ``static_token`` a fixed bearer token.
     """
 
     def __init__(
@@ -113,79 +103,23 @@ class AuraClient:
         pool_size: int = 10,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if static_token is None and not (client_id and client_secret):
-            raise ValueError("AuraClient needs client_id and client_secret, or static_token")
         self.base_url = base_url.rstrip("/")
         self.event_url = self.base_url + EVENT_PATH
-        self.token_url = token_url or self.base_url + TOKEN_PATH
         self.timeout = timeout
-        self._client_id = client_id
-        self._client_secret = client_secret
-        self._static_token = static_token
         self._clock = clock
-        self._session = requests.Session()
-        # No hidden retries below us: every attempt must be visible to (and counted by) the store.
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool_size, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
-        self._token_lock = threading.Lock()
-        self._token: str | None = static_token
-        self._token_expires_at = float("inf") if static_token else 0.0
+        self._session = new_session(pool_size)
+        self.tokens = TokenSource(
+            self._session,
+            token_url or self.base_url + TOKEN_PATH,
+            client_id,
+            client_secret,
+            timeout=timeout,
+            static_token=static_token,
+            clock=clock,
+        )
 
     def close(self) -> None:
         self._session.close()
-
-    # -- token ---------------------------------------------------------------------------------
-
-    def _current_token(self) -> str:
-        with self._token_lock:
-            if self._token is None or self._clock() >= self._token_expires_at:
-                self._fetch_token()
-            assert self._token is not None
-            return self._token
-
-    def _refresh_after_401(self, rejected: str) -> str | None:
-        """A fresh token, unless none can be had (static token). Several workers may see the same
-        401 at once: only the first fetches; the others reuse what it got."""
-        if self._static_token is not None:
-            return None
-        with self._token_lock:
-            if self._token == rejected or self._token is None:
-                self._fetch_token()
-            return self._token
-
-    def _fetch_token(self) -> None:
-        """Client-credentials grant (RFC 6749 §4.4); caller holds ``_token_lock``."""
-        # RFC 6749 §2.3.1: id and secret are form-encoded before they go into Basic auth.
-        auth = (quote_plus(self._client_id), quote_plus(self._client_secret))
-        try:
-            resp = self._session.post(
-                self.token_url,
-                data={"grant_type": "client_credentials"},
-                auth=auth,
-                headers={"Accept": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise _TokenError(Retry(f"token request failed: {type(exc).__name__}: {exc}")) from exc
-        if resp.status_code != 200:
-            # Bad credentials are our configuration, not the event's fault: retry, and say so
-            # loudly, since every event is now stuck until someone fixes it.
-            error = f"token endpoint HTTP {resp.status_code}: {_excerpt(resp.text)}"
-            log.error("AURA token request rejected: %s", error)
-            raise _TokenError(Retry(error, status=resp.status_code))
-        try:
-            data = resp.json()
-            token = str(data["access_token"])
-            expires_in = float(data.get("expires_in", 300))
-        except (ValueError, KeyError, TypeError) as exc:
-            log.error("AURA token response unusable: %s", _excerpt(resp.text))
-            raise _TokenError(Retry(f"token response unusable: {exc}")) from exc
-        # Renew a little early (10% of the lifetime, at most 60 s) so a token never expires
-        # between our check and AURA's.
-        self._token = token
-        self._token_expires_at = self._clock() + expires_in - min(60.0, expires_in / 10)
 
     # -- events --------------------------------------------------------------------------------
 
@@ -193,16 +127,19 @@ class AuraClient:
         """POST one event body, byte for byte, and classify the answer. Never raises."""
         body = event_body_json.encode("utf-8")
         try:
-            token = self._current_token()
+            token = self.tokens.current().value
             resp = self._post(body, idempotency_key, token)
             if resp.status_code == 401:
                 # An expired or revoked token: refresh once and retry now. This is not an
                 # attempt of the event (reliability rule 6), so it stays inside send().
-                fresh = self._refresh_after_401(token)
+                fresh = self.tokens.refresh_after_401(token)
                 if fresh is not None:
-                    resp = self._post(body, idempotency_key, fresh)
-        except _TokenError as exc:
-            return exc.outcome
+                    resp = self._post(body, idempotency_key, fresh.value)
+        except TokenUnavailable as exc:
+            # Bad credentials are our configuration, not the event's fault: retry, and say so
+            # loudly, since every event is stuck until someone fixes it.
+            log.error("AURA token unavailable: %s", exc)
+            return Retry(str(exc), status=exc.status)
         except requests.Timeout as exc:
             return Retry(f"timeout: {exc}")
         except requests.RequestException as exc:  # refused, reset, broken chunked body, ...

@@ -7,7 +7,8 @@ Invariants (docs/reliability.md §6.1, rules 4-7):
 * One event per device is in flight at a time (the store's claim enforces it), so AURA sees a
   device's events in the order they happened, and retrying a new-callout is safe.
 * Retries wait a capped exponential backoff with full jitter, and never less than AURA's
-  ``Retry-After``. The schedule lives in the store (``next_attempt_at``), so it survives restarts.
+  ``Retry-After`` up to the same cap (``max_backoff_s``). The schedule lives in the store
+  (``next_attempt_at``), so it survives restarts.
 * A permanent rejection or an exhausted budget dead-letters the event with a CRITICAL log (an
   incident: page someone); an event still undelivered after ``alert_after_s`` gets one ERROR
   log, well before that.
@@ -246,7 +247,9 @@ class Deliverer:
             return
         delay = self.backoff(attempts)
         if outcome.retry_after_s is not None:
-            delay = max(delay, outcome.retry_after_s)
+            # Honoured up to max_backoff_s: one Retry-After of a day (or an HTTP date a week
+            # ahead) must not park a panic, and every later event of its device, for that long.
+            delay = max(delay, min(outcome.retry_after_s, self.max_backoff_s))
         if self.store.mark_retry(row.id, outcome.error, now + delay, True, claim=row.claim):
             log.warning(
                 "event %d device=%s attempt %d failed (%s); retry in %.2f s",

@@ -5,6 +5,7 @@ from webhook.store.base import IngestResult, Plan, PlanFn, Store, TxReader, idem
 from webhook.store.records import (
     EVENT_STATES,
     UPLINK_STATUSES,
+    DeviceLink,
     EventRow,
     EventState,
     StoredUplink,
@@ -16,6 +17,7 @@ from webhook.store.sqlite import SqliteStore
 __all__ = [
     "EVENT_STATES",
     "UPLINK_STATUSES",
+    "DeviceLink",
     "EventRow",
     "EventState",
     "IngestResult",

@@ -22,7 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from decoders.aura import DeviceEvent, DeviceState
-from webhook.store.records import EventRow, EventState, StoredUplink, UplinkRecord, UplinkStatus
+from webhook.store.records import (
+    DeviceLink,
+    EventRow,
+    EventState,
+    StoredUplink,
+    UplinkRecord,
+    UplinkStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +65,10 @@ class TxReader(Protocol):
 
     def uplink_exists(self, dedup_key: str) -> bool: ...
 
+    def linked_device_id(self, network_id: str) -> str | None:
+        """AURA's ``deviceId`` for the device the network calls ``network_id``, if linked."""
+        ...
+
 
 PlanFn = Callable[[TxReader], Plan]
 
@@ -92,6 +103,11 @@ class Store(Protocol):
     def replay_dead(self, ids: Sequence[int] | None = None) -> int: ...
     def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]: ...
     def replace_uplink_outcome(self, uplink_id: int, plan: PlanFn) -> IngestResult: ...
+    def save_link(self, link: DeviceLink) -> None: ...
+    def link_for_serial(self, serial: str) -> DeviceLink | None: ...
+    def link_for_network_id(self, network_id: str) -> DeviceLink | None: ...
+    def links(self) -> list[DeviceLink]: ...
+    def remove_link(self, serial: str) -> bool: ...
     def close(self) -> None: ...
 
 

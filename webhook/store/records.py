@@ -143,3 +143,59 @@ def stored_uplink(row: Sequence[Any]) -> StoredUplink:
         sequence=sequence,
     )
     return StoredUplink(id_, record, status, error, model, template, stored_at)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLink:
+    """A device linked to an AURA customer: what was asked, and the ``device_id`` AURA derived
+    (the ``device_id`` of every event of the device)."""
+
+    network_id: str
+    serial: str
+    device_id: str
+    customer_id: int
+    supplier: str
+    device_type: int | None = None
+    alias: str | None = None
+    firmware: str | None = None
+    answer: Mapping[str, Any] = field(default_factory=dict)
+    linked_at: float | None = None
+    updated_at: float | None = None
+
+    def to_row(self, now: float) -> dict[str, Any]:
+        return {
+            "network_id": self.network_id,
+            "serial": self.serial,
+            "device_id": self.device_id,
+            "customer_id": self.customer_id,
+            "supplier": self.supplier,
+            "device_type": self.device_type,
+            "alias": self.alias,
+            "firmware": self.firmware,
+            "answer_json": json.dumps(self.answer, ensure_ascii=False),
+            "now": now,
+        }
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> DeviceLink:
+        network_id, serial, device_id, customer_id, supplier, device_type, alias = row[:7]
+        firmware, answer_json, linked_at, updated_at = row[7:]
+        return cls(
+            network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+            json.loads(answer_json), linked_at, updated_at,
+        )  # fmt: skip
+
+    def as_json(self) -> dict[str, Any]:
+        """The local registry's view (``devices list``)."""
+        return {
+            "serial": self.serial,
+            "networkId": self.network_id,
+            "deviceId": self.device_id,
+            "customerId": self.customer_id,
+            "deviceSupplier": self.supplier,
+            "deviceType": self.device_type,
+            "alias": self.alias,
+            "firmwareVersion": self.firmware,
+            "linkedAt": self.linked_at,
+            "updatedAt": self.updated_at,
+        }

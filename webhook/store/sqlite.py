@@ -22,6 +22,7 @@ from webhook.store.migrations import migrate_sqlite, shipped_migrations
 from webhook.store.records import (
     EVENT_STATES,
     UPLINK_STATUSES,
+    DeviceLink,
     EventRow,
     EventState,
     StoredUplink,
@@ -61,6 +62,10 @@ class _Reader:
     def uplink_exists(self, dedup_key: str) -> bool:
         row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key})
         return row.fetchone() is not None
+
+    def linked_device_id(self, network_id: str) -> str | None:
+        row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
+        return None if row is None else str(row[0])
 
 
 class SqliteStore:
@@ -280,3 +285,30 @@ class SqliteStore:
         """Oldest first: the order to re-decode them in."""
         rows = self._db.conn().execute(Q["undecodable_uplinks"], {"limit": limit})
         return [stored_uplink(r) for r in rows]
+
+    # -- device registry -----------------------------------------------------------------------
+
+    def save_link(self, link: DeviceLink) -> None:
+        """Record (or update) a link; a serial lives under one network id only."""
+        with self._db.write() as conn:
+            conn.execute(
+                Q["forget_serial_elsewhere"],
+                {"serial": link.serial, "network_id": link.network_id},
+            )
+            conn.execute(Q["save_link"], link.to_row(self.clock()))
+
+    def link_for_serial(self, serial: str) -> DeviceLink | None:
+        row = self._db.conn().execute(Q["link_by_serial"], {"serial": serial}).fetchone()
+        return None if row is None else DeviceLink.from_row(row)
+
+    def link_for_network_id(self, network_id: str) -> DeviceLink | None:
+        params = {"network_id": network_id}
+        row = self._db.conn().execute(Q["link_by_network_id"], params).fetchone()
+        return None if row is None else DeviceLink.from_row(row)
+
+    def links(self) -> list[DeviceLink]:
+        return [DeviceLink.from_row(r) for r in self._db.conn().execute(Q["all_links"])]
+
+    def remove_link(self, serial: str) -> bool:
+        with self._db.write() as conn:
+            return conn.execute(Q["delete_link"], {"serial": serial}).rowcount == 1

@@ -115,4 +115,3 @@ def _enable_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> str:
             if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
             time.sleep(0.005)
-

@@ -135,3 +135,40 @@ SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence,
        status, error, model, template, stored_at
   FROM uplinks WHERE status = 'undecodable'
  ORDER BY id LIMIT :limit;
+
+-- name: linked_device_id
+SELECT device_id FROM device_links WHERE network_id = :network_id;
+
+-- name: link_by_network_id
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links WHERE network_id = :network_id;
+
+-- name: link_by_serial
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links WHERE serial = :serial;
+
+-- name: all_links
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links ORDER BY serial;
+
+-- name: save_link
+-- One row per serial and per network id: relinking a serial under another network id moves it.
+INSERT INTO device_links (network_id, serial, device_id, customer_id, supplier, device_type,
+                          alias, firmware, answer_json, linked_at, updated_at)
+VALUES (:network_id, :serial, :device_id, :customer_id, :supplier, :device_type, :alias,
+        :firmware, :answer_json, :now, :now)
+ON CONFLICT (network_id) DO UPDATE
+   SET serial = excluded.serial, device_id = excluded.device_id,
+       customer_id = excluded.customer_id, supplier = excluded.supplier,
+       device_type = excluded.device_type, alias = excluded.alias,
+       firmware = excluded.firmware, answer_json = excluded.answer_json,
+       updated_at = excluded.updated_at;
+
+-- name: forget_serial_elsewhere
+DELETE FROM device_links WHERE serial = :serial AND network_id <> :network_id;
+
+-- name: delete_link
+DELETE FROM device_links WHERE serial = :serial;
