@@ -74,6 +74,10 @@ class Uplink:
     # ChirpStack location); "status" only a battery level; "other" nothing we act on.
     kind: UplinkKind = "uplink"
     battery_percent: float | None = None
+    # Optional parts of the body that were invalid and dropped (a network fix out of range, a
+    # malformed device type hint), each {"source": "envelope", "field", "message"}
+    # (docs/design.md §14). The rest of the uplink, its frame above all, is kept.
+    warnings: tuple[dict[str, str], ...] = ()
 
 
 class Message:

@@ -128,7 +128,7 @@ def test_detect_recognises_every_network(network: str) -> None:
 @pytest.mark.parametrize(
     ("parser", "body", "field"),
     [
-        (parse_ttn, {"end_device_ids": {"device_id": "d"}}, "application_ids"),
+        (parse_ttn, {"end_device_ids": {"device_id": "d"}}, "end_device_ids.application_ids"),
         (parse_chirpstack, {"deviceInfo": {"devEui": "0101"}}, "deviceInfo.devEui"),
         (parse_loriot, {"cmd": "rx", "EUI": "0102030405060708", "encdata": "00"}, "data"),
         (parse_thingpark, {"DevEUI_uplink": {"DevEUI": "zz"}}, "DevEUI_uplink.DevEUI"),
@@ -139,6 +139,59 @@ def test_malformed_bodies_name_the_field(parser, body, field) -> None:
     with pytest.raises(EnvelopeError) as caught:
         parser(body, now=NOW)
     assert caught.value.field == field
+
+
+def _ttn_with(**changes: object) -> dict:
+    body = copy.deepcopy(TTN)
+    body["uplink_message"].update(changes)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("parser", "body", "field"),
+    [
+        (parse_ttn, _ttn_with(f_cnt=2**32), "uplink_message.f_cnt"),  # 32-bit counter
+        (parse_ttn, _ttn_with(f_cnt=2**64), "uplink_message.f_cnt"),
+        (parse_ttn, _ttn_with(f_port=256), "uplink_message.f_port"),  # one byte
+        (parse_ttn, _ttn_with(session_key_id="a b"), "uplink_message.session_key_id"),
+        (
+            parse_ttn,
+            {**TTN, "end_device_ids": {**TTN["end_device_ids"], "device_id": "dev\nforged"}},
+            "end_device_ids.device_id",
+        ),
+        (parse_chirpstack, {**CHIRPSTACK, "fCnt": 2**63}, "fCnt"),
+        (parse_chirpstack, {**CHIRPSTACK, "fPort": "1e3"}, "fPort"),
+        (parse_chirpstack, {**CHIRPSTACK, "deduplicationId": "\ud800"}, "deduplicationId"),
+        (parse_helium, {**BODIES["helium-console"], "reported_at": 10**400}, "reported_at"),
+    ],
+)
+def test_out_of_range_key_fields_name_the_field(parser, body, field) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        parser(body, now=NOW)
+    assert caught.value.field == field
+
+
+def test_optional_parts_out_of_range_are_dropped_with_a_warning() -> None:
+    located = parse_ttn(
+        _ttn_with(locations={"frequency-solver": {"latitude": 95, "longitude": 28.0}}), now=NOW
+    )
+    assert (located.payload, located.network_location) == (base64.b64decode("gkHe"), None)
+    assert [w["field"] for w in located.warnings] == [
+        "uplink_message.locations.frequency-solver.latitude"
+    ]
+    late = parse_ttn({**TTN, "received_at": "9" * 400}, now=NOW)
+    assert late.received_at == NOW and late.warnings[0]["field"] == "received_at"
+    status = parse_chirpstack({**CHIRPSTACK, "batteryLevel": 250}, "status", now=NOW)
+    assert (status.kind, status.battery_percent) == ("status", None)
+    assert status.warnings[0]["field"] == "batteryLevel"
+    hinted = parse_chirpstack(
+        {**CHIRPSTACK, "deviceInfo": {**CHIRPSTACK["deviceInfo"], "applicationId": ["x"]}},
+        "up",
+        now=NOW,
+    )
+    assert hinted.hints.chirpstack_application is None and hinted.payload == b"\xaa"
+    assert [w["field"] for w in hinted.warnings] == ["deviceInfo.applicationId"]
+    assert parse_ttn(TTN, now=NOW).warnings == ()
 
 
 def test_bad_base64_payload_is_kept_as_a_payload_error() -> None:

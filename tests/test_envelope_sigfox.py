@@ -46,7 +46,10 @@ def test_bad_payload_hex_is_kept_as_a_payload_error_not_a_bad_envelope() -> None
         ({"device": "AB", "time": "yesterday"}, "time"),
         ({"device": "AB", "time": 1, "seqNumber": "4.5"}, "seqNumber"),
         ({"device": "AB", "time": 1, "seqNumber": True}, "seqNumber"),
-        ({"device": "AB", "time": 1, "computedLocation": "here"}, "computedLocation"),
+        ({"device": "AB", "time": 1, "seqNumber": "²"}, "seqNumber"),  # not an ASCII digit
+        ({"device": "AB", "time": 1, "seqNumber": 4096}, "seqNumber"),  # 12 bits: 0-4095
+        ({"device": "AB", "time": 1, "seqNumber": 2**64}, "seqNumber"),
+        ({"device": "AB", "time": int("9" * 400)}, "time"),
     ],
 )
 def test_malformed_envelopes_name_the_field(body, field) -> None:
@@ -73,6 +76,23 @@ def test_computed_location_is_a_network_fix() -> None:
     )
     body["computedLocation"]["status"] = 0
     assert parse_sigfox(body).network_location is None
+
+
+def test_a_malformed_computed_location_is_dropped_with_a_warning_and_the_frame_kept() -> None:
+    # An optional part: refusing the body would lose the press it came with.
+    for location, part in [
+        ("here", "computedLocation"),
+        ({"lat": 95, "lng": 1.5}, "computedLocation.lat"),
+        ({"lat": 45, "lng": 1.5, "radius": -3}, "computedLocation.radius"),
+        ({"lat": 45, "lng": 1.5, "status": "ok"}, "computedLocation.status"),
+    ]:
+        uplink = parse_sigfox(
+            {"device": "AB", "time": 1, "data": "0300", "computedLocation": location}
+        )
+        assert (uplink.payload, uplink.network_location) == (b"\x03\x00", None)
+        [warning] = uplink.warnings
+        assert (warning["source"], warning["field"]) == ("envelope", part)
+        assert part in warning["message"]
 
 
 @pytest.mark.parametrize(

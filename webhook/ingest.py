@@ -14,12 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from decoders import decode
+from decoders.envelopes.shown import printable
 from decoders.envelopes.sigfox import parse_sigfox
 from decoders.errors import DecodeError
 from decoders.mapping import events_for
 from decoders.templates import Template, select_template
 from decoders.types import Battery, Location, Message, Status, Uplink
-from webhook.store import Plan, PlanFn, StoredUplink, TxReader
+from webhook.store import IngestResult, Plan, PlanFn, StoredUplink, TxReader
 
 log = logging.getLogger("aura_uplink.ingest")
 IGNORED = Plan(status="ignored")
@@ -96,6 +97,16 @@ def plan_uplink(
         )
 
     return Prepared(plan)
+
+
+def log_warnings(uplink: Uplink, result: IngestResult) -> None:
+    """Say which optional parts of a newly stored uplink's body were dropped (a network fix out
+    of range, a malformed device type): kept with the uplink too (``store list``)."""
+    if uplink.warnings and not result.duplicate:
+        said = "; ".join(w["message"] for w in uplink.warnings)
+        log.warning(
+            "uplink %s stored without part of its body: %s", uplink.dedup_key, printable(said, 500)
+        )
 
 
 _warned_unlinked: set[str] = set()

@@ -178,11 +178,11 @@ def run_decode(
         except NoTemplate as error:
             failures += 1
             problem = {"type": "NoTemplate", "message": str(error), "field": None, "offset": None}
-            _print(out, {"hex": frame.hex, "error": problem})
+            _print(out, _warned({"hex": frame.hex, "error": problem}, frame))
             continue
         except DecodeError as error:
             failures += 1
-            _print(out, {"hex": frame.hex, "error": error.as_dict()})
+            _print(out, _warned({"hex": frame.hex, "error": error.as_dict()}, frame))
             continue
         record: dict[str, Any] = {
             "model": decoded.model,
@@ -193,8 +193,16 @@ def run_decode(
         }
         if context is not None and template is not None:
             record["events"] = context.events(template, frame, decoded.messages)
-        _print(out, record)
+        _print(out, _warned(record, frame))
     return failures
+
+
+def _warned(record: dict[str, Any], frame: CapturedFrame) -> dict[str, Any]:
+    """``record`` with ``"warnings"`` when the frame's callback body had optional parts that
+    were invalid and dropped (docs/design.md §14); unchanged when it had none."""
+    if frame.uplink is not None and frame.uplink.warnings:
+        record["warnings"] = list(frame.uplink.warnings)
+    return record
 
 
 def _print(out: IO[str], record: dict[str, Any]) -> None:

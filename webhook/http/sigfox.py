@@ -17,19 +17,24 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from decoders.envelopes.coerce import epoch_seconds, hex_id
+from decoders.envelopes.limits import SIGFOX
+from decoders.envelopes.shown import printable
 from decoders.envelopes.sigfox import parse_sigfox, wants_downlink
 from decoders.types import Uplink
 from webhook.http.auth import refuse_unauthorized
-from webhook.http.bodies import read_variables
+from webhook.http.bodies import read_variables, refuse_long_query
+from webhook.http.refusals import log_refusal
 from webhook.http.runtime import now_utc, runtime, stored_answer
-from webhook.ingest import ADVANCED
+from webhook.ingest import ADVANCED, log_warnings
 
 sigfox = Blueprint("sigfox", __name__)
+sigfox.after_request(log_refusal)
 log = logging.getLogger("aura_uplink.sigfox")
 
 
 @sigfox.before_request
 def check_secret() -> Any:
+    refuse_long_query()
     return refuse_unauthorized("sigfox")
 
 
@@ -41,6 +46,7 @@ def uplink() -> Any:
     downlink_requested = wants_downlink(body)
     template = runtime().template_for(message)
     result = runtime().accept(message, template, partner_key=message.dedup_key + ADVANCED)
+    log_warnings(message, result)
     if downlink_requested:
         # BIDIR: the device listens for 8 bytes now; a retried callback gets the same answer.
         if template is None or template.downlink is None:
@@ -55,6 +61,7 @@ def advanced() -> Any:
     base = parse_sigfox(body)
     message = replace(base, dedup_key=base.dedup_key + ADVANCED)
     result = runtime().accept(message, runtime().template_for(message), partner_key=base.dedup_key)
+    log_warnings(message, result)
     return stored_answer(result)
 
 
@@ -72,7 +79,7 @@ def acknowledge() -> Any:
 def error() -> Any:
     body = read_variables_from_request()
     # Keep-alive breach or network trouble: somebody should look at the device.
-    log.warning("Sigfox ERROR callback: %s", json.dumps(body)[:500])
+    log.warning("Sigfox ERROR callback: %s", printable(json.dumps(body), 500))
     return _keep("error", body)
 
 
@@ -82,8 +89,8 @@ def read_variables_from_request() -> dict[str, Any]:
 
 def _keep(kind: str, body: dict[str, Any]) -> Any:
     """Service callbacks carry no frame; they are kept (raw) so nothing that arrived is lost."""
-    device = hex_id(body, "device") if body.get("device") else "-"
-    time = epoch_seconds(body, "time", required=False) or now_utc()
+    device = hex_id(body, "device", SIGFOX) if body.get("device") else "-"
+    time = epoch_seconds(body, "time", SIGFOX, required=False) or now_utc()
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
     record = Uplink(
         network="sigfox",

@@ -13,14 +13,18 @@ from flask import Blueprint, request
 
 from decoders.envelopes.lorawan import parse_ttn
 from webhook.http.auth import refuse_unauthorized
-from webhook.http.bodies import read_variables
+from webhook.http.bodies import read_variables, refuse_long_query
+from webhook.http.refusals import log_refusal
 from webhook.http.runtime import now_utc, runtime, stored_answer
+from webhook.ingest import log_warnings
 
 ttn = Blueprint("ttn", __name__)
+ttn.after_request(log_refusal)
 
 
 @ttn.before_request
 def check_ttn_secret() -> Any:
+    refuse_long_query()
     return refuse_unauthorized("ttn")
 
 
@@ -30,4 +34,5 @@ def ttn_uplink() -> Any:
     downlink_*, ...), on one path or several: the body says which it is."""
     uplink = parse_ttn(read_variables(request), now=now_utc())
     result = runtime().accept(uplink, runtime().template_for(uplink))
+    log_warnings(uplink, result)
     return stored_answer(result, kind=uplink.kind)

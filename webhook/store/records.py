@@ -30,6 +30,8 @@ class UplinkRecord:
     raw: Mapping[str, Any] = field(default_factory=dict)
     port: int | None = None
     sequence: int | None = None
+    # Optional parts of the body that were invalid and dropped (docs/design.md §14).
+    warnings: tuple[Mapping[str, str], ...] = ()
 
     @classmethod
     def from_uplink(cls, uplink: Uplink) -> UplinkRecord:
@@ -65,6 +67,7 @@ class StoredUplink:
             "model": self.model,
             "template": self.template,
             "stored_at": self.stored_at,
+            "warnings": [dict(w) for w in r.warnings],
         }
 
 
@@ -111,6 +114,7 @@ UPLINK_COLUMNS = (
     "model",
     "template",
     "stored_at",
+    "warnings_json",
 )
 
 
@@ -124,14 +128,28 @@ def uplink_params(record: UplinkRecord, stored_at: float) -> dict[str, Any]:
         "payload_hex": record.payload.hex(),
         "port": record.port,
         "sequence": record.sequence,
-        "raw_json": json.dumps(record.raw, ensure_ascii=False, default=str),
+        "raw_json": json_text(record.raw),
         "stored_at": stored_at,
+        "warnings_json": json_text([dict(w) for w in record.warnings]),
     }
+
+
+def json_text(value: Any) -> str:
+    """JSON for a TEXT column: non-ASCII kept as it is, unless the value holds text that is not
+    valid Unicode (a lone surrogate, which a JSON ``"\\ud800"`` escape produces) and so cannot
+    be UTF-8, which SQLite requires: then every non-ASCII character is escaped, which loses
+    nothing (the JSON reads back the same)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, default=str)
+    return text
 
 
 def stored_uplink(row: Sequence[Any]) -> StoredUplink:
     (id_, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json) = row[:9]
-    status, error, model, template, stored_at = row[9:]
+    status, error, model, template, stored_at, warnings_json = row[9:]
     record = UplinkRecord(
         network=network,
         dedup_key=dedup_key,
@@ -141,6 +159,7 @@ def stored_uplink(row: Sequence[Any]) -> StoredUplink:
         raw=json.loads(raw_json),
         port=port,
         sequence=sequence,
+        warnings=tuple(json.loads(warnings_json)),
     )
     return StoredUplink(id_, record, status, error, model, template, stored_at)
 

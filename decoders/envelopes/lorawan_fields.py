@@ -1,0 +1,112 @@
+"""Field readers of the LoRaWAN envelopes (:mod:`decoders.envelopes.lorawan`): EUIs, payload
+text, RFC 3339 and epoch times, network fixes. Each refuses with an :class:`EnvelopeError`
+naming the field; payload text that is not base64/hex is instead returned as a payload error,
+because the uplink is still kept (it might be a panic)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from decoders.envelopes.coerce import as_text, mapping, number, text
+from decoders.envelopes.limits import EPOCH_S, POSITION, Limits
+from decoders.envelopes.shown import shown
+from decoders.errors import EnvelopeError
+from decoders.types import Fix, FixSource
+
+
+def read_eui(value: Any, name: str) -> str:
+    """An EUI as 16 upper-case hex digits, from hex or (ChirpStack v3 protobuf-JSON) base64."""
+    given = as_text(value) or ""
+    if len(given) == 16 and all(c in "0123456789abcdefABCDEF" for c in given):
+        return given.upper()
+    try:
+        raw = base64.b64decode(given, validate=True) if len(given) == 12 else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == 8:
+        return raw.hex().upper()
+    message = f"field {name!r}: expected a 16-hex-digit EUI, got {shown(value)}"
+    raise EnvelopeError(message, field=name)
+
+
+def base64_payload(value: Any) -> tuple[bytes, str | None]:
+    if value in (None, ""):
+        return b"", None  # an empty frame is omitted, like every other empty field
+    given = as_text(value)
+    try:
+        return base64.b64decode(given or "?", validate=True), None
+    except (binascii.Error, ValueError):
+        return b"", f"payload is not base64: {shown(value)}"
+
+
+def hex_payload(value: Any) -> tuple[bytes, str | None]:
+    given = "" if value is None else as_text(value)
+    try:
+        return bytes.fromhex("?" if given is None else given), None
+    except ValueError:
+        return b"", f"payload is not hex: {shown(value)}"
+
+
+def rfc3339(
+    body: Mapping[str, Any], name: str, limits: Limits, *, required: bool = False, at: str = ""
+) -> datetime | None:
+    """An RFC 3339 time (as these servers write it, up to nine fraction digits) from 1970 to
+    the year 9999; a time without a zone is UTC."""
+    value = text(body, name, limits, required=required, at=at)
+    if value is None:
+        return None
+    given = value.replace("Z", "+00:00").replace("z", "+00:00")
+    # Python 3.11 reads at most 6 fraction digits; these servers send 9.
+    if "." in given:
+        head, _, rest = given.partition(".")
+        zone_at = next((i for i, c in enumerate(rest) if not c.isdigit()), len(rest))
+        digits, zone = rest[:zone_at], rest[zone_at:]
+        given = f"{head}.{digits[:6]}{zone}"
+    try:
+        parsed = datetime.fromisoformat(given)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        usable = EPOCH_S.low <= parsed.timestamp() <= EPOCH_S.high
+    except (ValueError, OverflowError):
+        usable = False
+    if not usable:
+        where = f"{at}.{name}" if at else name
+        raise EnvelopeError(f"field {where!r}: not an RFC 3339 time: {shown(value)}", field=where)
+    return parsed
+
+
+def epoch_ms_or_s(value: float) -> datetime:
+    # Helium's page shows milliseconds, an older copy seconds: anything past year 10000 in
+    # seconds is milliseconds. The bounds (limits.EPOCH_MS_OR_S) keep both within datetime.
+    return datetime.fromtimestamp(value / 1000 if value > EPOCH_S.high else value, tz=UTC)
+
+
+def network_fix(
+    value: Any, where: str, received: datetime, *, source: FixSource = "network"
+) -> Fix | None:
+    """A network fix: None when absent or (0, 0); :class:`EnvelopeError` naming the part that
+    is malformed or out of range."""
+    if value is None:
+        return None
+    location = mapping(value, where)
+    latitude = number(location, "latitude", POSITION, required=False, at=where)
+    longitude = number(location, "longitude", POSITION, required=False, at=where)
+    if latitude is None or longitude is None or (latitude == 0 and longitude == 0):
+        return None
+    return Fix(
+        latitude=latitude,
+        longitude=longitude,
+        accuracy_m=number(location, "accuracy", POSITION, required=False, at=where),
+        source=source,
+        fixed_at=received,
+    )
+
+
+def body_digest(body: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:24]
