@@ -14,6 +14,7 @@ import random
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +22,12 @@ import pytest
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent
 from webhook.aurasim import SimState, run_simulator
+from webhook.config import AuraConfig, DeliveryConfig, ServiceConfig
 from webhook.delivery.aura_client import AuraClient, Delivered, Permanent, Retry, parse_retry_after
+from webhook.delivery.leases import LeaseKeeper
 from webhook.delivery.worker import Deliverer, full_jitter
+from webhook.errors import CannotStart
+from webhook.service import build_deliverer
 from webhook.store import Plan, SqliteStore, UplinkRecord
 
 T0 = 1_800_000_000.0
@@ -451,4 +456,128 @@ def test_stop_returns_promptly_and_leaves_nothing_claimed(sim, tmp_path, client)
     assert time.monotonic() - started < 1.0
     ours = [t for t in threading.enumerate() if t.name.startswith(("aura-dispatch", "aura-worker"))]
     assert ours == []
+    store.close()
+
+
+# -- short leases, renewed while a send is in flight (docs/design.md §14) -----------------------
+
+
+def test_a_lease_is_renewed_while_the_send_outlasts_it(sim, tmp_path):
+    """A send that hangs for three leases keeps its event: the other worker, polling all the
+    while, never sends it again. (Without renewal it would, after one lease.)"""
+    lease_s = 1.0
+    stores = [SqliteStore(tmp_path / "s.db") for _ in range(2)]  # two "processes", one file
+    clients = [AuraClient(sim.url, CLIENT_ID, CLIENT_SECRET, timeout=(1.0, 5.0)) for _ in stores]
+    workers = [
+        Deliverer(s, c, workers=2, lease_s=lease_s, poll_s=0.05, base_backoff_s=0.01)
+        for s, c in zip(stores, clients, strict=True)
+    ]
+    sim.state.hang_next(3 * lease_s, after_commit=True)  # AURA acts, then answers 3 s later
+    (eid,) = ingest(stores[0], "k1", event("A1B2C3D4", 46))
+    for d in workers:
+        d.start()
+    try:
+        _wait_for(lambda: sim.state.requests())
+        time.sleep(2 * lease_s)  # two leases into the hang
+        row = stores[1].get_event(eid)
+        assert row.state == "in_flight" and row.claim == 1
+        assert row.lease_until > row.first_attempt_at + 1.5 * lease_s, "renewed"
+        _wait_for(lambda: stores[1].get_event(eid).state == "delivered", timeout=10)
+    finally:
+        for d in workers:
+            d.stop()
+        for c in clients:
+            c.close()
+        for s in stores:
+            s.close()
+    assert len(sim.state.requests()) == 1, "sent once: the lease never lapsed mid-send"
+    done = SqliteStore(tmp_path / "s.db")
+    assert (done.get_event(eid).claim, done.get_event(eid).attempts) == (1, 1)
+    done.close()
+
+
+def test_a_dead_workers_lapsed_lease_is_reclaimed_within_the_lease(sim, tmp_path, client):
+    """Scenario 9 in-process: a worker claimed and died. The survivor's dispatcher sleeps until
+    the lease ends (the store's next_due counts it), not until its 30 s poll."""
+    lease_s = 1.0
+    store = SqliteStore(tmp_path / "s.db")
+    (eid,) = ingest(store, "k1", event("A1B2C3D4", 46))
+    (dead,) = store.claim(time.time(), lease_s, 1)  # ... and the worker is killed here
+    d = Deliverer(store, client, workers=2, lease_s=lease_s, poll_s=30.0)
+    d.start()
+    try:
+        _wait_for(lambda: store.get_event(eid).state == "delivered", timeout=5)
+    finally:
+        d.stop()
+    (request,) = sim.state.requests()
+    waited = request["time"] - dead.lease_until
+    assert 0 <= waited < 0.5, f"sent {waited:+.2f} s after the dead worker's lease ended"
+    assert store.get_event(eid).claim == dead.claim + 1
+    store.close()
+
+
+def test_a_lost_lease_stops_being_renewed_and_is_reported(store, clock, caplog):
+    keeper = LeaseKeeper(store, 3.0, clock=clock)
+    a1, b1, c1 = (ingest(store, f"k{n}", event(f"D{n}", 1))[0] for n in range(3))
+    rows = {r.id: r for r in store.claim(clock.t, 3.0, 10)}
+    for row in rows.values():
+        keeper.hold(row)
+    clock.t += 1
+    assert keeper.renew() == set()
+    assert {store.get_event(i).lease_until for i in rows} == {T0 + 4}
+
+    # c1's worker records its verdict; the renewer runs before the worker releases the row.
+    assert store.mark_delivered(c1, "{}", clock.t, claim=rows[c1].claim)
+    # a1 and b1's process stalls past the lease; another process claims them again.
+    clock.t = T0 + 4
+    again = store.claim(clock.t, 3.0, 10)
+    assert {r.id for r in again} == {a1, b1}
+    with caplog.at_level(logging.WARNING, logger="webhook.delivery.leases"):
+        assert keeper.renew() == {a1, b1}
+    assert keeper.held() == {}
+    lost = [r.getMessage() for r in caplog.records]
+    assert len(lost) == 2 and all("lease lost" in m for m in lost), lost
+    assert {store.get_event(i).lease_until for i in (a1, b1)} == {T0 + 7}, "new owner's lease"
+    assert keeper.renew() == set()
+
+
+@pytest.mark.parametrize(("lease_s", "warned"), [(3.0, False), (1.0, False), (0.5, True)])
+def test_serve_warns_only_about_a_lease_too_short_to_renew(tmp_path, caplog, lease_s, warned):
+    config = ServiceConfig(
+        aura=AuraConfig(url="http://127.0.0.1:9", client_id=CLIENT_ID, client_secret=CLIENT_SECRET),
+        delivery=DeliveryConfig(lease_s=lease_s),
+    )
+    store = SqliteStore(tmp_path / "s.db")
+    with caplog.at_level(logging.WARNING, logger="aura_uplink.serve"):
+        d = build_deliverer(config, store)
+    assert d is not None and d.leases.period_s == pytest.approx(lease_s / 3)
+    assert ("too short to be renewed" in caplog.text) == warned, caplog.text
+    with pytest.raises(CannotStart, match="lease must be > 0"):
+        build_deliverer(replace(config, delivery=DeliveryConfig(lease_s=0.0)), store)
+    store.close()
+
+
+class CountingStore(SqliteStore):
+    """The real store, counting its claim transactions."""
+
+    claims = 0
+
+    def claim(self, now: float, lease_s: float, limit: int) -> list:
+        self.claims += 1
+        return super().claim(now, lease_s, limit)
+
+
+def test_a_backlog_is_claimed_a_round_at_a_time_not_once_per_send(sim, tmp_path, client):
+    """Under a backlog each claim reads every open event, so the dispatcher claims one round
+    more than its idle workers take (their leases renewed while queued), not one per send."""
+    store = CountingStore(tmp_path / "s.db")
+    ids = [i for n in range(30) for i in ingest(store, f"k{n}", event(f"D{n:02}", n))]
+    d = Deliverer(store, client, workers=2, poll_s=5.0)
+    d.start()
+    try:
+        _wait_for(lambda: store.status()["events"]["delivered"] == len(ids))
+    finally:
+        d.stop()
+    assert len(answered(sim)) == len(ids)
+    assert store.claims <= len(ids) // 2, f"{store.claims} claims for {len(ids)} sends"
     store.close()

@@ -197,6 +197,41 @@ def test_an_expired_lease_makes_the_event_claimable_again(store: SqliteStore) ->
     assert (done.state, done.attempts, done.response) == ("delivered", 1, '{"ok": true}')
 
 
+def test_renew_lease_extends_only_the_current_claims_lease(store: SqliteStore) -> None:
+    (a1,) = ingest(store, "k1", event("A", 1))
+    (first,) = store.claim(T0, 3, 10)
+    assert store.renew_lease(a1, T0 + 5, claim=first.claim)
+    assert store.get_event(a1).lease_until == T0 + 5
+    assert store.next_due() == T0 + 5, "the dispatcher wakes when the renewed lease would end"
+    assert store.renew_lease(a1, T0 + 4, claim=first.claim), "still ours ..."
+    assert store.get_event(a1).lease_until == T0 + 5, "... but a renewal never shortens a lease"
+    assert store.claim(T0 + 4.9, 3, 10) == [], "a renewed lease keeps the event"
+
+    # The worker stalls past its lease; another one claims the event. The stale claim can
+    # neither renew (nor shorten) the new owner's lease.
+    (second,) = store.claim(T0 + 5, 3, 10)
+    assert second.claim == first.claim + 1
+    assert not store.renew_lease(a1, T0 + 60, claim=first.claim)
+    assert store.get_event(a1).lease_until == T0 + 8
+    assert store.renew_leases({a1: first.claim}, T0 + 60) == set()
+    assert store.renew_lease(a1, T0 + 9, claim=second.claim)
+    assert store.mark_delivered(a1, "{}", T0 + 6, claim=second.claim)
+    assert not store.renew_lease(a1, T0 + 10, claim=second.claim), "done: nothing to renew"
+    assert store.get_event(a1).lease_until is None
+
+
+def test_renew_leases_renews_every_held_event_in_one_call(store: SqliteStore) -> None:
+    (a1,) = ingest(store, "k1", event("A", 1))
+    (b1,) = ingest(store, "k2", event("B", 1))
+    (c1,) = ingest(store, "k3", event("C", 1))
+    rows = {r.id: r for r in store.claim(T0, 3, 10)}
+    assert store.mark_retry(c1, "HTTP 500", T0 + 1, claim=rows[c1].claim)
+    held = {i: r.claim for i, r in rows.items()} | {999: 1}
+    assert store.renew_leases(held, T0 + 7) == {a1, b1}
+    assert [store.get_event(i).lease_until for i in (a1, b1, c1)] == [T0 + 7, T0 + 7, None]
+    assert store.renew_leases({}, T0 + 7) == set()
+
+
 def test_verdicts_only_apply_to_in_flight_rows(store: SqliteStore) -> None:
     (a1,) = ingest(store, "k1", event("A", 1))
     assert not store.mark_delivered(a1, "{}", T0)
@@ -506,6 +541,18 @@ class OutboxMachine(RuleBasedStateMachine):
         if ok:
             self.state[i] = "pending" if verdict == "retry" else verdict
             self.due[i] = self.clock.t + 3
+
+    @precondition(lambda self: self.workers)
+    @rule(data=st.data())
+    def renew(self, data: st.DataObject) -> None:
+        """A live worker renews its lease; only the claim that still holds the row can."""
+        i, claim = data.draw(st.sampled_from(self.workers))
+        current = self.store.get_event(i)
+        still_ours = current.claim == claim and current.state == "in_flight"
+        ok = self.store.renew_lease(i, self.clock.t + 10, claim=claim)
+        assert ok == still_ours, "a stale claim renewed a lease"
+        if ok:
+            self.lease[i] = max(self.lease[i], self.clock.t + 10)
 
     @rule(dt=st.sampled_from([1.0, 5.0, 11.0]))
     def advance(self, dt: float) -> None:

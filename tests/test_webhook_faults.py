@@ -52,7 +52,13 @@ from webhook_support import (
 
 import webhook.http.auth
 from webhook.aurasim import SimState, run_simulator
+from webhook.config import DeliveryConfig
 from webhook.store import SqliteStore
+
+# The kill tests run with the production lease: short, renewed while a send is in flight
+# (webhook/delivery/leases.py), so a dead process's event is sent again within seconds.
+LEASE_S = DeliveryConfig().lease_s
+RECOVERY_S = LEASE_S + 2.0  # what the lease leaves after the restart, plus the delivery
 
 SIGFOX_ROUTES = [
     "/sigfox/uplink",
@@ -107,6 +113,20 @@ def settle(store: SqliteStore, timeout: float = 15.0) -> dict[str, int]:
     events = wait_until(lambda: settled(store), timeout, what="every event delivered")
     assert events["dead"] == 0, events
     return events
+
+
+def assert_short_lease(store: SqliteStore) -> None:
+    """The event a killed process had in flight is leased for at most LEASE_S from now."""
+    (row,) = store.list_events("in_flight")
+    assert row.lease_until is not None and row.lease_until - time.time() <= LEASE_S, row
+
+
+def settle_soon_after_restart(store: SqliteStore, restarted: float) -> None:
+    """Recovery in seconds: everything delivered within RECOVERY_S of the restart (monotonic),
+    not after a long lease."""
+    settle(store, timeout=RECOVERY_S + 10)
+    took = time.monotonic() - restarted
+    assert took < RECOVERY_S, f"recovered {took:.1f} s after the restart (lease {LEASE_S:g} s)"
 
 
 def assert_each_key_sent_once(sim) -> None:
@@ -263,7 +283,7 @@ def test_6_killed_after_the_commit_before_the_answer(tmp_path, sim, serve):
 def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
     state = SimState(CLIENT_ID, CLIENT_SECRET, honour_idempotency_keys=True)
     with run_simulator("127.0.0.1", 0, state) as sim:
-        path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=1.0)
+        path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=LEASE_S)
         body = sigfox_body(seq=800)
         first = serve(path, failpoints="after-send")
 
@@ -275,10 +295,13 @@ def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
         store = SqliteStore(read_config(path).database)
         try:
             assert store.status()["events"]["in_flight"] == 1  # AURA has it; we don't know
+            assert_short_lease(store)
             second = serve(path)
+            restarted = time.monotonic()
             retry = post_callback(second.url, body)
             assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
-            settle(store)  # the lease (1 s) expires and the event is claimed again
+            # The short lease lapses and the event is claimed again within seconds.
+            settle_soon_after_restart(store, restarted)
             assert store.status()["events"]["in_flight"] == 0
         finally:
             store.close()
@@ -293,7 +316,7 @@ def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
 
 @pytest.mark.slow
 def test_9_killed_after_claiming_before_sending(tmp_path, sim, serve):
-    path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=1.0)
+    path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=LEASE_S)
     body = sigfox_body(seq=900)
     first = serve(path, failpoints="after-claim")
 
@@ -304,10 +327,12 @@ def test_9_killed_after_claiming_before_sending(tmp_path, sim, serve):
     store = SqliteStore(read_config(path).database)
     try:
         assert store.status()["events"]["in_flight"] == 1  # claimed by a dead worker
+        assert_short_lease(store)
         second = serve(path)
+        restarted = time.monotonic()
         retry = post_callback(second.url, body)
         assert (retry.status_code, retry.json()["status"]) == (200, "duplicate")
-        settle(store)
+        settle_soon_after_restart(store, restarted)
         events = store.status()["events"]
     finally:
         store.close()

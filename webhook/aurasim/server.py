@@ -153,7 +153,15 @@ def create_sim_app(state: SimState | None = None) -> Flask:
     return app
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive, as a real AURA behind a load balancer answers: werkzeug's
+    default HTTP/1.0 closes every connection, which makes each delivered event pay for a new
+    TCP connection on both sides and is not what the client meets in production."""
+
+    protocol_version = "HTTP/1.1"
+
+
+class _QuietHandler(_KeepAliveHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Tests run many requests; werkzeug's access log would only add noise."""
 
@@ -200,7 +208,7 @@ def run_simulator(
     """Start the simulator on ``host:port`` (0: a free port) and return at once."""
     state = state if state is not None else SimState()
     state.wake.clear()
-    handler = _QuietHandler if quiet else WSGIRequestHandler
+    handler = _QuietHandler if quiet else _KeepAliveHandler
     server = make_server(host, port, create_sim_app(state), threaded=True, request_handler=handler)
     return RunningSimulator(server, state)
 
@@ -219,7 +227,9 @@ def serve_simulator(
     ``state``, when given, is used as is (its own credentials and options win)."""
     if state is None:
         state = SimState(client_id, client_secret, token_ttl=token_ttl, require_links=require_links)
-    server = make_server(host, port, create_sim_app(state), threaded=True)
+    server = make_server(
+        host, port, create_sim_app(state), threaded=True, request_handler=_KeepAliveHandler
+    )
     print(f"AURA simulator listening on http://{host}:{server.server_port}", file=sys.stderr)
     print(f"  token: {TOKEN_PATH}  events: {EVENT_PATH}  control: /_sim/*", file=sys.stderr)
     sys.stderr.flush()

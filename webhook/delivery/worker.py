@@ -4,6 +4,9 @@ Invariants (docs/reliability.md §6.1, rules 4-7):
 
 * Work is claimed from the store with a lease; the HTTP call happens after the claim committed
   and before the verdict's transaction begins: never while a transaction is open.
+* Leases are short (``lease_s``, 3 s by default) and renewed every ``lease_s / 3`` from the claim
+  until the verdict is recorded (:class:`webhook.delivery.leases.LeaseKeeper`): a slow send keeps
+  its event, and the events of a process that died are claimed again within seconds.
 * One event per device is in flight at a time (the store's claim enforces it), so AURA sees a
   device's events in the order they happened, and retrying a new-callout is safe.
 * Retries wait a capped exponential backoff with full jitter, and never less than AURA's
@@ -13,10 +16,13 @@ Invariants (docs/reliability.md §6.1, rules 4-7):
   incident: page someone); an event still undelivered after ``alert_after_s`` gets one ERROR
   log, well before that.
 
-Threads: one dispatcher claims as many events as there are idle workers and hands them over;
-``workers`` threads send them. The dispatcher sleeps until the store's next due time, a worker
-finishing, :meth:`Deliverer.wake` (the ingest route calls it after its commit, so a fresh panic
-goes out at once), or ``poll_s`` (events another process stored, alerts to raise).
+Threads: one dispatcher claims events for the idle workers plus one round (``workers``) more,
+so that a backlog costs one claim per round rather than one per send, and hands them over;
+``workers`` threads send them; one renews the leases of every event held, queued or in flight.
+The dispatcher sleeps until the store's next due time (which includes the end of a dead
+process's lease), a worker finishing, :meth:`Deliverer.wake` (the ingest route calls it after
+its commit, so a fresh panic goes out at once), or ``poll_s`` (events another process stored,
+alerts to raise).
 """
 
 from __future__ import annotations
@@ -30,10 +36,14 @@ from collections.abc import Callable
 from typing import Protocol
 
 from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
+from webhook.delivery.leases import LeaseKeeper
 from webhook.failpoints import failpoint
 from webhook.store import EventRow, Store
 
 log = logging.getLogger(__name__)
+
+#: How often the dispatcher looks for events older than ``alert_after_s`` (seconds).
+ALERT_SCAN_S = 1.0
 
 
 class EventSender(Protocol):
@@ -57,7 +67,7 @@ class Deliverer:
         client: EventSender,
         *,
         workers: int = 4,
-        lease_s: float = 30.0,
+        lease_s: float = 3.0,
         base_backoff_s: float = 0.5,
         max_backoff_s: float = 60.0,
         max_attempts: int = 60,
@@ -86,6 +96,8 @@ class Deliverer:
         self._idle = workers
         self._queue: queue.SimpleQueue[EventRow | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        # Through self.clock, so a clock replaced after construction (tests) applies here too.
+        self.leases = LeaseKeeper(store, lease_s, clock=lambda: self.clock())
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -97,14 +109,16 @@ class Deliverer:
             threading.Thread(target=self._work, name=f"aura-worker-{n}", daemon=True)
             for n in range(self.workers)
         ]
+        self.leases.start()
         for thread in self._threads:
             thread.start()
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Stop claiming, let in-flight sends finish (bounded by the client's timeouts), join.
 
-        Events a worker never finished stay in flight until their lease expires, then any
-        worker (in this or another process) claims them again.
+        Leases are renewed until the workers are done. Events a worker never finished stay in
+        flight until their lease expires (within ``lease_s``), then any worker (in this or
+        another process) claims them again.
         """
         with self._cond:
             self._stopping = True
@@ -117,6 +131,7 @@ class Deliverer:
             self._queue.put(None)
         for thread in workers:
             thread.join(timeout)
+        self.leases.stop(timeout)
 
     def wake(self) -> None:
         """Something may be claimable now (a commit just happened): look without waiting."""
@@ -128,15 +143,22 @@ class Deliverer:
 
     def run_once(self, limit: int | None = None) -> int:
         """Claim what is due and deliver it in this thread; return how many were attempted."""
-        rows = self.store.claim(self.clock(), self.lease_s, limit or self.workers)
-        for row in rows:
-            self._deliver(row)
+        with self.leases.running():
+            rows = self.store.claim(self.clock(), self.lease_s, limit or self.workers)
+            for row in rows:
+                self.leases.hold(row)
+            for row in rows:
+                try:
+                    self._deliver(row)
+                finally:
+                    self.leases.release(row)
         self.raise_alerts()
         return len(rows)
 
     # -- threads -------------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        next_scan = 0.0  # time.monotonic() of the next overdue scan
         while True:
             with self._cond:
                 if self._stopping:
@@ -144,11 +166,23 @@ class Deliverer:
                 self._woken = False
                 free = self._idle
             rows: list[EventRow] = []
+            timeout = 0.0
             try:
-                if free:
-                    rows = self.store.claim(self.clock(), self.lease_s, free)
-                self.raise_alerts()
-                timeout = self._sleep_for(free)
+                if free > 0:
+                    # One more round than the idle workers take: under a backlog every claim
+                    # reads every open event, so claiming once per round, not once per send,
+                    # keeps a backlog from slowing delivery down (leases keep the extra ones).
+                    rows = self.store.claim(self.clock(), self.lease_s, free + self.workers)
+                    for row in rows:  # renewed from now until the worker's verdict
+                        self.leases.hold(row)
+                # Each of these reads every open event: not once per wake-up (every ingest
+                # commit and every finished send wakes this loop), or a backlog would make
+                # each loop slower and the backlog longer.
+                if time.monotonic() >= next_scan:
+                    next_scan = time.monotonic() + ALERT_SCAN_S
+                    self.raise_alerts()
+                if not rows:  # about to sleep (after a claim, the loop claims again at once)
+                    timeout = self._sleep_for(free)
             except Exception:  # the store failing must not kill the dispatcher: retry later
                 log.exception("delivery dispatcher: store error")
                 timeout = self.poll_s
@@ -161,7 +195,7 @@ class Deliverer:
                     self._cond.wait(timeout)
 
     def _sleep_for(self, free: int) -> float:
-        if not free:  # every worker busy: a finishing one will wake us
+        if free <= 0:  # every worker busy (and a round queued): a finishing one wakes us
             return self.poll_s
         due = self.store.next_due()
         if due is None:
@@ -182,6 +216,7 @@ class Deliverer:
                     "delivery worker: event %d left in flight until its lease ends", row.id
                 )
             finally:
+                self.leases.release(row)
                 with self._cond:
                     self._idle += 1
                     self._woken = True  # the device's next event may be claimable now
