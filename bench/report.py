@@ -49,6 +49,8 @@ def _number(value: float | None, unit: str) -> str:
         return f"{value:,.0f} {unit}"
     if unit == "ms":
         return f"{value:.2f} ms"
+    if unit == "s":
+        return f"{value:.2f} s"
     if unit == "cores":
         return f"{value:.2f} cores"
     if unit == "MiB":

@@ -1,8 +1,8 @@
 """Every benchmark of docs/design.md §11 in one run, on this machine, as one table:
 
-    python -m bench.run                      # the full run (a few minutes)
+    python -m bench.run                      # the full run (about ten minutes)
     python -m bench.run --quick              # smaller counts: a smoke run, not a measurement
-    python -m bench.run --only decode        # one part: decode, ingest, press, offline
+    python -m bench.run --only decode        # one part: decode, ingest, press, offline, crash, idle
     python -m bench.run --json results.json  # also write every figure, machine-readable
 
 Each figure is printed with its baseline, the ratio and the target (PASS/FAIL), then the
@@ -53,11 +53,25 @@ def _offline(quick: bool) -> list[Row]:
     return offline_capture.measure(quick=quick)
 
 
+def _crash(quick: bool) -> list[Row]:
+    from bench import crash
+
+    return crash.measure(quick=quick)
+
+
+def _idle(quick: bool) -> list[Row]:
+    from bench import idle_connections
+
+    return idle_connections.measure(quick=quick)
+
+
 PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "decode": _decode,
     "ingest": _ingest,
     "press": _press,
     "offline": _offline,
+    "crash": _crash,
+    "idle": _idle,
 }
 
 

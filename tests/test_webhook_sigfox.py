@@ -21,6 +21,7 @@ from webhook_support import (
     DEVICE,
     HTTP_TIMEOUT,
     NEW_CALLOUT,
+    OPERATOR_SECRET,
     SIGFOX_SECRET,
     T0,
     AppServer,
@@ -313,13 +314,21 @@ def test_service_callbacks_are_answered_and_kept_as_ignored(server, sim, path, e
     assert aura_posts(sim) == []
 
 
-def test_healthz_reports_the_store_without_a_secret(server):
+def test_healthz_is_liveness_and_the_store_counts_need_the_operator_secret(server):
+    # Changed in issue #11: /healthz used to show store counts to anyone; it is now an alias
+    # of /livez, and the counts are at /status.json behind the operator secret.
     post_callback(server.url, sigfox_body(data=CANCEL))
 
     response = requests.get(server.url + "/healthz", timeout=HTTP_TIMEOUT)
 
     assert response.status_code == 200
-    answer = response.json()
-    assert answer["status"] == "ok"
+    assert response.json() == {"status": "ok"}
+    status = requests.get(
+        server.url + "/status.json",
+        headers={"Authorization": f"Bearer {OPERATOR_SECRET}"},
+        timeout=HTTP_TIMEOUT,
+    )
+    assert status.status_code == 200
+    answer = status.json()
     assert answer["store"]["uplinks"]["decoded"] == 1
     assert sum(answer["store"]["events"].values()) == 1

@@ -8,7 +8,7 @@ assertion with a message, never as a hung test run.
 * :class:`AppServer` runs ``create_app`` under waitress in a background thread, on port 0, with
   the delivery worker wired to ``on_commit`` exactly as ``aura-uplink serve`` wires it.
 * :class:`ServeProcess` runs ``python -m webhook serve --config X`` as a real child process (the
-  kill tests need a process to SIGKILL) and waits for ``/healthz``.
+  kill tests need a process to SIGKILL) and waits for ``/readyz``.
 * :func:`post_callback` sends a Sigfox callback as JSON, form, text/plain or GET query.
 * :func:`wait_until` polls a condition until a deadline.
 """
@@ -35,6 +35,7 @@ from webhook.aurasim import RunningSimulator
 from webhook.config import ServiceConfig, load_config
 from webhook.delivery import Deliverer
 from webhook.http import create_app
+from webhook.server_options import waitress_options
 from webhook.service import build_deliverer
 from webhook.store import SqliteStore
 
@@ -44,6 +45,7 @@ START_TIMEOUT = 20.0  # a `serve` child importing Flask on a busy 2-core machine
 
 SIGFOX_SECRET = "sigfox-test-secret"
 TTN_SECRET = "ttn-test-secret"
+OPERATOR_SECRET = "operator-test-secret"  # [service] operator_secret: opens /status.json
 CLIENT_ID, CLIENT_SECRET = "aura-sim-client", "aura-sim-secret"
 
 # aura-reference frames (docs/design.md §7; decoders/models/aura_reference.py).
@@ -110,8 +112,11 @@ def config_text(
     max_body_bytes: int = 4096,
     threads: int = 8,
     ttn_secret: str | None = TTN_SECRET,
+    operator_secret: str | None = OPERATOR_SECRET,
+    service_extra: str = "",
 ) -> str:
     """A service TOML (webhook/config.py) for tests: small backoffs, so faults heal fast.
+    ``service_extra`` is more ``[service]`` lines (e.g. ``connection_limit = 20``).
 
     ``lease_s`` stays well above the worst SQLite write-lock wait seen under a 16-thread flood
     (~1.2 s on 2 cores): a lease that runs out while its worker waits to record a 2xx makes
@@ -130,6 +135,7 @@ timeout_s = {float(timeout_s)}
 """
     )
     ttn = "" if ttn_secret is None else f"\n[sources.ttn]\nsecret = {json.dumps(ttn_secret)}\n"
+    operator = "" if operator_secret is None else f"operator_secret = {json.dumps(operator_secret)}"
     return f"""
 [service]
 data_dir = {json.dumps(str(data_dir))}
@@ -137,6 +143,8 @@ host = "127.0.0.1"
 port = 0
 threads = {threads}
 max_body_bytes = {max_body_bytes}
+{operator}
+{service_extra}
 {aura}
 [delivery]
 workers = {workers}
@@ -276,15 +284,9 @@ class AppServer:
             self.deliverer.poll_s = poll_s
         on_commit = self.deliverer.wake if self.deliverer is not None else None
         self.app = create_app(config, self.store, on_commit=on_commit)
-        # The same server settings as webhook/serve.py (including waitress's own body cap).
-        self.server = create_server(
-            self.app,
-            host="127.0.0.1",
-            port=0,
-            threads=config.threads,
-            max_request_body_size=config.max_body_bytes + 1,
-            ident="aura-uplink",
-        )
+        # The same server settings as `serve` (webhook/server_options.py): body cap, connection
+        # limit, idle timeout, poll.
+        self.server = create_server(self.app, host="127.0.0.1", port=0, **waitress_options(config))
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self._stopping = threading.Event()
         self._stopped = False
@@ -328,7 +330,7 @@ _LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+)")
 
 class ServeProcess:
     """``python -m webhook serve --config X --port 0`` with its log in ``log_path``; waits for the
-    port it reports and a 200 from ``/healthz``. ``failpoints`` sets AURA_UPLINK_FAILPOINTS."""
+    port it reports and a 200 from ``/readyz``. ``failpoints`` sets AURA_UPLINK_FAILPOINTS."""
 
     def __init__(
         self,
@@ -339,9 +341,13 @@ class ServeProcess:
         command: list[str] | None = None,
         cwd: Path = REPO,
         env: dict[str, str] | None = None,
+        user: str | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         """``command`` replaces ``python -m webhook serve --config X`` (e.g. an installed
-        ``aura-uplink serve --demo``); ``env`` adds variables to the child's environment."""
+        ``aura-uplink serve --demo``); ``env`` adds variables to the child's environment;
+        ``user`` runs it as that user (needs root); ``preexec_fn`` runs in the child before
+        it starts (e.g. to lower a resource limit)."""
         self.log_path = log_path
         extra = {"AURA_UPLINK_FAILPOINTS": failpoints} if failpoints else {}
         if command is None:
@@ -354,11 +360,13 @@ class ServeProcess:
                 stderr=subprocess.STDOUT,
                 env=child_env(**extra, **(env or {})),
                 cwd=cwd,
+                user=user,
+                preexec_fn=preexec_fn,
             )
         try:
             port = wait_until(self._port, START_TIMEOUT, 0.02, f"serve to listen ({log_path})")
             self.url = f"http://127.0.0.1:{port}"
-            wait_until(self._healthy, START_TIMEOUT, 0.02, f"{self.url}/healthz")
+            wait_until(self._healthy, START_TIMEOUT, 0.02, f"{self.url}/readyz")
         except BaseException:
             self.kill()
             raise
@@ -371,7 +379,7 @@ class ServeProcess:
 
     def _healthy(self) -> bool:
         try:
-            return requests.get(self.url + "/healthz", timeout=1.0).status_code == 200
+            return requests.get(self.url + "/readyz", timeout=1.0).status_code == 200
         except requests.RequestException:
             return False
 

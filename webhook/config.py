@@ -7,6 +7,9 @@ host = "127.0.0.1"
 port = 8080
 threads = 8                   # WSGI worker threads
 max_body_bytes = 16384        # larger requests get 413
+connection_limit = 1000       # open client connections at once (idle ones included)
+channel_timeout_s = 30        # an idle or stalled connection is closed after this (30-37 s)
+operator_secret = "…"         # opens /status.json; or AURA_UPLINK_OPERATOR_SECRET; unset: 404
 
 [aura]
 url = "http://127.0.0.1:8081" # AURA base URL (…/panic-api/v2/deviceEvent is appended)
@@ -17,7 +20,7 @@ token_url = ""                # default: url + "/oauth/token"
 
 [delivery]
 workers = 4
-lease_s = 30
+lease_s = 3                   # renewed every lease_s/3 while a send is in flight
 max_attempts = 60             # with max_backoff_s = 60: about half an hour of outage
 base_backoff_s = 0.5
 max_backoff_s = 60
@@ -30,8 +33,9 @@ header = "Authorization"      # "Authorization" carries "Bearer <secret>"; other
 [templates.<name>]            # see decoders/templates.py
 ```
 Environment: ``AURA_URL``, ``AURA_CLIENT_ID``, ``AURA_CLIENT_SECRET``, ``AURA_UPLINK_DATA_DIR``,
-``AURA_UPLINK_<SOURCE>_SECRET``. Without a file every value has a default, so the service starts
-on SQLite with no other service; a source without a secret refuses every request (401).
+``AURA_UPLINK_<SOURCE>_SECRET``, ``AURA_UPLINK_OPERATOR_SECRET``. Without a file every value has
+a default, so the service starts on SQLite with no other service; a source without a secret
+refuses every request (401).
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class AuraConfig:
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
     workers: int = 4
-    lease_s: float = 30.0
+    lease_s: float = 3.0  # short and renewed (webhook/delivery/leases.py): crash recovery in s
     max_attempts: int = 60  # a panic keeps trying for ~30 min of AURA outage (full jitter)
     base_backoff_s: float = 0.5
     max_backoff_s: float = 60.0
@@ -84,6 +88,16 @@ class ServiceConfig:
     port: int = 8080
     threads: int = 8
     max_body_bytes: int = 16384
+    # Idle sockets must not starve callbacks: waitress stops accepting at its limit (100 by
+    # default, which 98 idle connections reached). 1000 leaves room for hundreds of idle or
+    # slow clients beside the senders' few dozen, in well under 1 MB of channel state; the
+    # service raises its file limit to fit (webhook/server_options.py).
+    connection_limit: int = 1000
+    # Above any honest sender's pause between bytes (they give up after 5-10 s, docs/
+    # reliability.md §1) and short enough that silent sockets free their slot in half a minute.
+    channel_timeout_s: int = 30
+    # Opens /status.json (docs/design.md §14); None: those routes answer 404.
+    operator_secret: str | None = field(default=None, repr=False)
     aura: AuraConfig = AuraConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
@@ -136,6 +150,7 @@ def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> Service
     sources = _sources(data.get("sources", {}), env)
     if "data_dir" in service:
         service["data_dir"] = Path(service["data_dir"])
+    _check_service(service, env, sources)
     return ServiceConfig(
         **service,
         aura=AuraConfig(**aura),
@@ -188,3 +203,20 @@ def _sources(table: Any, env: Mapping[str, str]) -> dict[str, SourceConfig]:
             raise ConfigError(f"sources.{name}.header: expected a header name")
         out[name] = SourceConfig(name, secret, header)
     return out
+
+
+def _check_service(
+    service: dict[str, Any], env: Mapping[str, str], sources: Mapping[str, SourceConfig]
+) -> None:
+    """Ranges of the [service] keys that have one, and the operator secret (its environment
+    variable wins; it must not be any network server's secret: those never open the operator
+    routes, docs/design.md §14)."""
+    for key in ("connection_limit", "channel_timeout_s"):
+        if key in service and service[key] < 1:
+            raise ConfigError(f"service.{key}: expected at least 1, got {service[key]}")
+    secret = env.get("AURA_UPLINK_OPERATOR_SECRET", service.get("operator_secret"))
+    if secret is not None and not secret:
+        raise ConfigError("service.operator_secret: expected a non-empty string (or no key)")
+    if secret is not None and any(secret == source.secret for source in sources.values()):
+        raise ConfigError("service.operator_secret: must differ from every source's secret")
+    service["operator_secret"] = secret

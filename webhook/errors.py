@@ -13,3 +13,9 @@ class StoreError(AuraUplinkError):
 class CannotStart(AuraUplinkError):
     """``serve`` cannot start: the store is unusable, the port is taken. The command exits 3
     with this one line (docs/design.md §14, exit codes)."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot take a commit now: its file was deleted or replaced while the service
+    ran, or a write failed. The routes answer 503 instead of acknowledging (a sender that
+    retries will try again), and ``/readyz`` says why."""

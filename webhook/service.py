@@ -1,21 +1,24 @@
 """The service process (``aura-uplink serve``): the webhook under waitress (a production WSGI
 server, threaded, pure Python) plus the delivery worker, in one process, on the embedded SQLite
-store."""
+store, checked before it takes traffic (:mod:`webhook.startup`) and watched while it does
+(:mod:`webhook.readiness`)."""
 
 from __future__ import annotations
 
 import logging
-import signal
-import sqlite3
-from types import FrameType
+from collections.abc import Callable
 
-from waitress.server import create_server
+from waitress.server import BaseWSGIServer, create_server
 
-from decoders.errors import AuraUplinkError
 from webhook.config import ServiceConfig
 from webhook.delivery import AuraClient, Deliverer
-from webhook.errors import CannotStart, StoreError
+from webhook.delivery.leases import MIN_RELIABLE_LEASE_S, RENEWALS_PER_LEASE
+from webhook.errors import CannotStart
 from webhook.http import create_app
+from webhook.readiness import Readiness
+from webhook.serve_loop import SignalLoop
+from webhook.server_options import make_room_for_connections, waitress_options
+from webhook.startup import open_checked_store
 from webhook.store import SqliteStore
 
 log = logging.getLogger("aura_uplink.serve")
@@ -26,6 +29,21 @@ def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | No
     if not aura.url:
         log.warning("no AURA url configured: events are stored but not delivered")
         return None
+    settings = config.delivery
+    if not settings.lease_s > 0:
+        raise CannotStart(f"delivery.lease_s = {settings.lease_s}: a lease must be > 0 s")
+    if settings.lease_s < MIN_RELIABLE_LEASE_S:
+        # A short lease is the point (it is renewed while a send is in flight, and a crashed
+        # process's events are claimed again within it), but it is renewed every lease_s / 3:
+        # one write that waits longer than 2/3 of it for SQLite's lock lets the lease lapse
+        # mid-send, and a second worker sends the event again (same idempotency key).
+        log.warning(
+            "delivery.lease_s = %s is too short to be renewed reliably (every %.2f s):"
+            " expect resends; use at least %g s",
+            settings.lease_s,
+            settings.lease_s / RENEWALS_PER_LEASE,
+            MIN_RELIABLE_LEASE_S,
+        )
     client = AuraClient(
         aura.url,
         aura.client_id,
@@ -35,16 +53,6 @@ def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | No
         static_token=aura.client_secret if aura.auth == "bearer" else None,
         pool_size=config.delivery.workers,
     )
-    settings = config.delivery
-    worst_send_s = 2 * (3.05 + aura.timeout_s)  # a token fetch and a POST, each timing out
-    if settings.lease_s < worst_send_s:
-        # Not an error (tests shorten leases on purpose), but in production a lease that runs
-        # out mid-send lets a second worker send the same event again (same idempotency key).
-        log.warning(
-            "delivery.lease_s = %s is shorter than one slow send (%.0f s): expect resends",
-            settings.lease_s,
-            worst_send_s,
-        )
     return Deliverer(
         store,
         client,
@@ -58,34 +66,20 @@ def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | No
 
 
 def serve(config: ServiceConfig) -> None:
-    """Run until SIGTERM/SIGINT; delivery stops after the server stops taking requests."""
+    """Run until SIGTERM/SIGINT; delivery stops after the server stops taking requests.
+
+    Start-up refuses, with :class:`CannotStart` (one line, exit 3), a data directory it cannot
+    create, a store that is corrupt, unusable or cannot commit, and a port it cannot bind;
+    nothing else is logged before those checks pass."""
+    store, readiness = open_checked_store(config)
     try:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(config.database)
-    except (OSError, sqlite3.Error, StoreError) as error:
-        raise CannotStart(f"store {config.database} is unusable: {error}") from None
-    deliverer = build_deliverer(config, store)
-    app = create_app(config, store, on_commit=deliverer.wake if deliverer else None)
-    try:
-        server = create_server(
-            app,
-            host=config.host,
-            port=config.port,
-            threads=config.threads,
-            # waitress refuses a body of max_request_body_size bytes or more; ours may be that long.
-            max_request_body_size=config.max_body_bytes + 1,
-            ident="aura-uplink",
-        )
-    except OSError as error:
+        server, deliverer = _start(config, store, readiness)
+    except BaseException:
         store.close()
-        raise CannotStart(f"cannot listen on {config.host}:{config.port}: {error}") from None
+        raise
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        # Raised in the main thread, out of waitress's loop; the finally below cleans up.
-        raise _Stop(signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    loop = SignalLoop(server)
+    loop.install()
     if deliverer is not None:
         deliverer.start()
     log.info(
@@ -96,17 +90,44 @@ def serve(config: ServiceConfig) -> None:
         config.aura.url or "not configured",
     )
     try:
-        server.run()
-    except _Stop as stop_signal:
-        log.info("signal %s: stopping", stop_signal.args[0])
+        log.info("signal %s: stopping", loop.run())
+        loop.drain()
     finally:
         server.close()
-        # Let requests already inside a handler finish their commit and answer.
         server.task_dispatcher.shutdown(timeout=10)
         if deliverer is not None:
             deliverer.stop()
         store.close()
 
 
-class _Stop(AuraUplinkError):
-    """SIGTERM/SIGINT arrived."""
+def _start(
+    config: ServiceConfig, store: SqliteStore, readiness: Readiness
+) -> tuple[BaseWSGIServer, Deliverer | None]:
+    """Bind the port, then build the deliverer: a port in use fails before any warning."""
+    wake = _Wake()
+    app = create_app(config, store, on_commit=wake, readiness=readiness)
+    options = waitress_options(config, connection_limit=make_room_for_connections(config))
+    try:
+        server = create_server(app, host=config.host, port=config.port, **options)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise CannotStart(f"cannot listen on {config.host}:{config.port}: {reason}") from None
+    try:
+        deliverer = build_deliverer(config, store)
+    except BaseException:
+        server.close()
+        raise
+    wake.target = deliverer.wake if deliverer is not None else None
+    return server, deliverer
+
+
+class _Wake:
+    """The routes' ``on_commit``: wakes the deliverer once it exists (it is built after the
+    port is bound)."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[], None] | None = None
+
+    def __call__(self) -> None:
+        if self.target is not None:
+            self.target()

@@ -1,5 +1,6 @@
-"""What the command groups share: the ``--config`` option, loading it (a bad file is a usage
-error, exit 2), opening the store and AURA's API from it, and printing JSON.
+"""What the command groups share: the ``--config`` option, loading it (a missing, unreadable or
+bad file is one line on stderr and exit status 2, docs/design.md §14), opening the store and
+AURA's API from it, and printing JSON.
 
 The store and the HTTP client are imported when a command opens them: ``aura-uplink decode`` on
 a capture should not pay for ``requests`` at start-up."""
@@ -18,8 +19,25 @@ if TYPE_CHECKING:
     from webhook.aura.api import AuraApi
     from webhook.store import SqliteStore
 
+
+class ConfigProblem(click.ClickException, AuraUplinkError):
+    """A configuration the command cannot use: click prints ``Error: <message>``, one line
+    (a UsageError would add the usage text), and exits 2."""
+
+    exit_code = 2
+
+
+class StoreUnusable(click.ClickException, AuraUplinkError):
+    """The store cannot be opened (corrupt, unreadable, from a newer version): one line, exit
+    status 3, as ``serve`` does for the same store (docs/design.md §14)."""
+
+    exit_code = 3
+
+
+# No click.Path(exists=True) or readability check: click reports a missing or unreadable file
+# with its usage text, on four lines; load_config says it in one (ConfigProblem).
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False, exists=True), help="Service TOML."
+    "--config", "config_path", type=click.Path(readable=False), help="Service TOML."
 )
 
 
@@ -27,18 +45,24 @@ def load(config_path: str | None) -> ServiceConfig:
     try:
         return load_config(config_path)
     except ConfigError as error:
-        raise click.UsageError(str(error)) from None
+        raise ConfigProblem(str(error)) from None
 
 
 def open_store(config: ServiceConfig, *, create: bool = False) -> SqliteStore:
     """The store in the config's data dir; it must exist unless ``create``."""
+    import sqlite3
+
+    from webhook.errors import StoreError
     from webhook.store import SqliteStore
 
-    if create:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-    elif not config.database.exists():
-        raise click.UsageError(f"no store at {config.database} (is --config right?)")
-    return SqliteStore(config.database)
+    try:
+        if create:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        elif not config.database.exists():
+            raise ConfigProblem(f"no store at {config.database} (is --config right?)")
+        return SqliteStore(config.database)
+    except (OSError, sqlite3.Error, StoreError) as error:
+        raise StoreUnusable(f"store {config.database} is unusable: {error}") from None
 
 
 def open_aura(config: ServiceConfig) -> AuraApi:
@@ -47,7 +71,7 @@ def open_aura(config: ServiceConfig) -> AuraApi:
     try:
         return AuraApi.from_config(config.aura)
     except (AuraUplinkError, ValueError) as error:  # no url, no credentials
-        raise click.UsageError(str(error)) from None
+        raise ConfigProblem(str(error)) from None
 
 
 def echo_json(value: Any) -> None:

@@ -1,10 +1,16 @@
-"""``aura-uplink serve``: the webhook and its delivery worker (:mod:`webhook.service`)."""
+"""``aura-uplink serve``: the webhook and its delivery worker (:mod:`webhook.service`).
+
+Every way it can fail to start is one line on stderr and an exit status (docs/design.md §14): 2
+for a config it cannot read or use (a missing or unreadable file included), 3 when the service
+cannot start (the port is taken, the data directory cannot be made, the store is corrupt or
+cannot commit). Never a traceback: the operator reads the line, not our stack."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from dataclasses import replace
+from typing import NoReturn
 
 import click
 
@@ -14,7 +20,9 @@ from webhook.errors import CannotStart
 
 
 @click.command("serve")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True))
+# No click.Path(exists=True) or readability check: click would answer a missing or unreadable
+# file with its usage text, on four lines; load_config says it in one.
+@click.option("--config", "config_path", type=click.Path(readable=False), help="Service TOML.")
 @click.option(
     "--demo",
     is_flag=True,
@@ -28,15 +36,19 @@ def serve_command(config_path: str | None, demo: bool, host: str | None, port: i
     from webhook.service import serve
 
     if demo and config_path is not None:
-        raise click.UsageError("--demo and --config are alternatives: give one")
+        _fail("--demo and --config are alternatives: give one", 2)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         config = load_demo_config() if demo else load_config(config_path)
     except ConfigError as error:
-        raise click.UsageError(str(error)) from None
+        _fail(str(error), 2)
     config = replace(config, host=host or config.host, port=config.port if port is None else port)
     try:
         serve(config)
     except CannotStart as error:
-        click.echo(f"aura-uplink serve: {error}", err=True)
-        sys.exit(3)
+        _fail(str(error), 3)
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    click.echo(f"aura-uplink serve: {message}", err=True)
+    sys.exit(status)

@@ -1,4 +1,5 @@
-"""``aura-uplink store status | list | replay``: look into the store and recover from failures."""
+"""``aura-uplink store status | list | replay | check``: look into the store, recover from
+failures, and check the file before trusting it again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import click
 
 from decoders.errors import ConfigError
 from webhook.aura.answers import event_answer
-from webhook.cli.common import config_option, echo_json, load, open_store
+from webhook.cli.common import ConfigProblem, config_option, echo_json, load, open_store
 from webhook.config import ServiceConfig
 from webhook.ingest import replan_stored
 from webhook.store import SqliteStore
@@ -31,6 +32,27 @@ def status_command(config_path: str | None) -> None:
     """Counts of events by state and uplinks by status, and the oldest undelivered event."""
     _, store = _open(config_path)
     click.echo(json.dumps(store.status(), indent=2, sort_keys=True))
+
+
+@store_group.command("check")
+@config_option
+def check_command(config_path: str | None) -> None:
+    """The checks `serve` makes before it takes traffic: the file header, the schema, a real
+    commit and PRAGMA quick_check (whatever the size). Prints "ok", or the problem and how to
+    recover, and exits 1."""
+    from webhook.errors import CannotStart
+    from webhook.startup import open_checked_store
+
+    config = load(config_path)
+    if not config.database.exists():
+        raise ConfigProblem(f"no store at {config.database} (is --config right?)")
+    try:
+        store, _ = open_checked_store(config, inline_check_max_bytes=sys.maxsize)
+    except CannotStart as error:
+        click.echo(f"aura-uplink store check: {error}", err=True)
+        sys.exit(1)
+    store.close()
+    click.echo(f"{config.database}: ok")
 
 
 @store_group.command("list")

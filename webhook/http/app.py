@@ -1,9 +1,11 @@
-"""The Flask application: one blueprint per network, ``/healthz``, and the error shapes every
-route shares. Routes answer only after the uplink is committed (docs/design.md §8); they never
-call AURA."""
+"""The Flask application: one blueprint per network, the health routes, the operator's routes,
+and the error shapes every route shares. Routes answer only after the uplink is committed
+(docs/design.md §8); they never call AURA. A store that cannot commit makes them answer 503."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -12,31 +14,50 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from decoders.errors import EnvelopeError
 from webhook.config import ServiceConfig
+from webhook.errors import StoreUnavailable
 from webhook.http.chirpstack import chirpstack
-from webhook.http.runtime import EXTENSION_KEY, Runtime, runtime
+from webhook.http.health import health
+from webhook.http.operator import operator
+from webhook.http.runtime import EXTENSION_KEY, Runtime
 from webhook.http.sigfox import sigfox
 from webhook.http.ttn import ttn
+from webhook.readiness import Readiness
 from webhook.store import Store
+
+log = logging.getLogger("aura_uplink.webhook")
 
 
 def create_app(
-    config: ServiceConfig, store: Store, on_commit: Callable[[], None] | None = None
+    config: ServiceConfig,
+    store: Store,
+    on_commit: Callable[[], None] | None = None,
+    readiness: Readiness | None = None,
 ) -> Flask:
-    """The webhook app over a store; ``on_commit`` is called after each commit with events."""
+    """The webhook app over a store; ``on_commit`` is called after each commit with events;
+    ``readiness`` is what ``/readyz`` answers (by default, probes of ``store``)."""
     app = Flask("aura_uplink")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.extensions[EXTENSION_KEY] = Runtime(config, store, on_commit or (lambda: None))
-    for blueprint in (sigfox, ttn, chirpstack):
+    app.extensions[EXTENSION_KEY] = Runtime(
+        config, store, on_commit or (lambda: None), readiness or Readiness(store)
+    )
+    for blueprint in (sigfox, ttn, chirpstack, health, operator):
         app.register_blueprint(blueprint)
-
-    @app.get("/healthz")
-    def healthz() -> Any:
-        status = runtime().store.status()
-        return jsonify(status="ok", store=status)
 
     @app.errorhandler(EnvelopeError)
     def malformed(error: EnvelopeError) -> Any:
         return jsonify(error=str(error), field=error.field), 400
+
+    @app.errorhandler(StoreUnavailable)
+    def store_gone(error: StoreUnavailable) -> Any:
+        # Not acknowledged: a sender that retries (Sigfox) tries again; nothing went to disk.
+        log.error("callback not acknowledged: %s", error)
+        return jsonify(error=str(error)), 503
+
+    @app.errorhandler(sqlite3.OperationalError)
+    def store_failed(error: sqlite3.OperationalError) -> Any:
+        # A full disk, a read-only file, an I/O error: the commit did not happen.
+        log.error("callback not acknowledged: the store cannot commit: %s", error)
+        return jsonify(error=f"the store cannot commit: {error}"), 503
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge) -> Any:

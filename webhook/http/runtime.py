@@ -15,6 +15,7 @@ from decoders.types import Uplink
 from webhook.config import ServiceConfig
 from webhook.failpoints import failpoint
 from webhook.ingest import IGNORED, plan_uplink
+from webhook.readiness import Readiness
 from webhook.store import IngestResult, Store, UplinkRecord
 
 log = logging.getLogger("aura_uplink.webhook")
@@ -24,11 +25,14 @@ EXTENSION_KEY = "aura_uplink"
 
 @dataclass
 class Runtime:
-    """What the routes share: config, store, and the delivery worker's wake-up call."""
+    """What the routes share: config, store, the delivery worker's wake-up call, and what
+    ``/readyz`` answers. A store whose file was deleted or replaced refuses every write
+    (:class:`webhook.errors.StoreUnavailable`): the routes then answer 503, never 2xx."""
 
     config: ServiceConfig
     store: Store
     on_commit: Callable[[], None]
+    readiness: Readiness
 
     def accept(
         self, uplink: Uplink, template: Template | None, partner_key: str | None = None

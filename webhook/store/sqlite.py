@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from decoders.aura import DeviceState
@@ -32,6 +32,7 @@ from webhook.store.records import (
     uplink_params,
 )
 from webhook.store.sql_files import named_queries, read_text
+from webhook.store.sqlite_checks import integrity_problem, schema_problem
 from webhook.store.sqlite_connections import Connections
 
 if sqlite3.sqlite_version_info < (3, 35, 0):  # UPDATE ... RETURNING is what makes claim atomic
@@ -99,6 +100,26 @@ class SqliteStore:
             "synchronous": conn.execute("PRAGMA synchronous").fetchone()[0],
             "busy_timeout_ms": conn.execute("PRAGMA busy_timeout").fetchone()[0],
         }
+
+    # -- health: start-up checks and /readyz (webhook/readiness.py) ------------------------------
+
+    def probe_commit(self) -> None:
+        """Commit one real write to the file; raises with the reason when the store cannot."""
+        self._db.probe_commit()
+
+    def identity_problem(self) -> str | None:
+        """Why the file at :attr:`path` is no longer the one opened (deleted, replaced), if so."""
+        return self._db.identity_problem()
+
+    def schema_problem(self) -> str | None:
+        """What the file lacks of the schema the migrations make, if anything."""
+        with self._db.detached() as conn:
+            return schema_problem(conn)
+
+    def integrity_problem(self) -> str | None:
+        """``PRAGMA quick_check``: it reads every page (seconds on a large store)."""
+        with self._db.detached() as conn:
+            return integrity_problem(conn)
 
     def close(self) -> None:
         """Close every connection this store opened in this process."""
@@ -223,6 +244,24 @@ class SqliteStore:
     def mark_dead(self, event_id: int, error: str, *, claim: int | None = None) -> bool:
         """Dead-letter after an attempt: it stops blocking its device; only replay revives it."""
         return self._update(Q["mark_dead"], {"id": event_id, "error": error, "claim": claim})
+
+    def renew_lease(self, event_id: int, lease_until: float, *, claim: int) -> bool:
+        """Extend the lease of an event still in flight under ``claim``; False if it is no
+        longer ours (the lease lapsed and someone claimed it again, or a verdict was recorded)."""
+        return self.renew_leases({event_id: claim}, lease_until) == {event_id}
+
+    def renew_leases(self, claims: Mapping[int, int], lease_until: float) -> set[int]:
+        """:meth:`renew_lease` for each ``event id -> claim``, in one transaction (one commit
+        however many sends are in flight); returns the ids renewed."""
+        if not claims:
+            return set()
+        renewed = set()
+        with self._db.write() as conn:
+            for event_id, claim in claims.items():
+                params = {"id": event_id, "claim": claim, "lease_until": lease_until}
+                if conn.execute(Q["renew_lease"], params).rowcount == 1:
+                    renewed.add(event_id)
+        return renewed
 
     def mark_alerted(self, event_id: int, now: float) -> bool:
         """True exactly once per open event, across threads and processes: who raises the alert."""

@@ -1,6 +1,8 @@
 """Per-thread SQLite connections set up for durability, and the write transaction the store
 uses: WAL, ``synchronous=FULL``, a busy timeout, and ``BEGIN IMMEDIATE`` behind an in-process
-lock (see :meth:`Connections.write`)."""
+lock (see :meth:`Connections.write`). A write never commits into a database file that was
+deleted or replaced since it was opened (:meth:`Connections.write`), and
+:meth:`Connections.probe_commit` is the real write ``/readyz`` makes."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 
-from webhook.errors import StoreError
+from webhook.errors import StoreError, StoreUnavailable
+from webhook.store.sqlite_checks import FileIdentity, identity_problem
 
 
 class Connections:
@@ -25,16 +29,35 @@ class Connections:
         self._lock = threading.Lock()
         self._opened: list[tuple[int, sqlite3.Connection]] = []
         self._writer = (os.getpid(), threading.Lock())
+        self._identity: FileIdentity | None = None  # the file the first connection opened
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = connect(self.path, self.busy_timeout_s)
+        opened = self._identity is not None
+        if opened:
+            # A thread's first connection, after the store opened: never to a file that is not
+            # the store's any more, and never making a new, empty one where it was deleted.
+            self._refuse_if_moved()
+        conn = connect(self.path, self.busy_timeout_s, create=not opened)
         self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
             self._opened.append((os.getpid(), conn))
+            if self._identity is None:
+                self._identity = _identity(self.path)
         return conn
+
+    def identity_problem(self) -> str | None:
+        """Why the file at :attr:`path` is no longer the one this store opened, if it is not."""
+        if self._identity is None:
+            return None
+        return identity_problem(self.path, self._identity)
+
+    def _refuse_if_moved(self) -> None:
+        problem = self.identity_problem()
+        if problem is not None:
+            raise StoreUnavailable(problem)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -49,11 +72,44 @@ class Connections:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                # An open connection keeps writing to a deleted file's inode without a word:
+                # every commit would vanish with it. Refuse before the commit (nothing written)
+                # and after it (the file went during the commit: the caller must not answer 2xx).
+                self._refuse_if_moved()
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            self._refuse_if_moved()
+
+    def probe_commit(self) -> None:
+        """Commit one real write, as ``/readyz`` needs: a new connection to the file at the path
+        (so a file that can no longer be opened for writing shows, not only a full disk), that
+        rewrites the header's ``user_version`` with its own value. That is a one-page commit,
+        fsynced like any other, and it needs no probe table (so no migration) and changes
+        nothing. Raises :class:`StoreUnavailable` or ``sqlite3.Error`` with the reason."""
+        self._refuse_if_moved()
+        with self.detached() as conn, self._writer_lock():
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                conn.execute(f"PRAGMA user_version = {version}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def detached(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own to the existing file, closed after use: for a probe or a
+        long check, which must not keep a connection per calling thread open."""
+        conn = connect(self.path, self.busy_timeout_s, create=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def _writer_lock(self) -> threading.Lock:
         pid, lock = self._writer
@@ -82,13 +138,25 @@ class Connections:
         self._local = threading.local()
 
 
-def connect(path: str, busy_timeout_s: float) -> sqlite3.Connection:
-    """A connection set up for durability; every connection the store opens comes from here."""
+def _identity(path: str) -> FileIdentity | None:
+    try:
+        return FileIdentity.of(path)
+    except OSError:  # not a plain file (":memory:", a URI): nothing to watch
+        return None
+
+
+def connect(path: str, busy_timeout_s: float, *, create: bool = True) -> sqlite3.Connection:
+    """A connection set up for durability; every connection the store opens comes from here.
+    ``create=False`` opens an existing file only: a probe must not make a new, empty database
+    where the real one was deleted."""
     # isolation_level=None: the sqlite3 module must not open DEFERRED transactions behind our
     # back; a deferred read-then-write gets SQLITE_BUSY without waiting (docs/reliability.md
     # §3.1).
+    target, uri = path, False
+    if not create:
+        target, uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=rw", True
     conn = sqlite3.connect(
-        path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        target, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False, uri=uri
     )
     mode = _enable_wal(conn, busy_timeout_s)
     if mode.lower() != "wal":

@@ -17,9 +17,9 @@ SELECT id FROM events WHERE uplink_id = :uplink_id ORDER BY position;
 
 -- name: insert_uplink
 INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
-                     raw_json, status, error, model, template, stored_at)
+                     raw_json, status, error, model, template, stored_at, warnings_json)
 VALUES (:network, :dedup_key, :device, :received_at, :payload_hex, :port, :sequence,
-        :raw_json, :status, :error, :model, :template, :stored_at);
+        :raw_json, :status, :error, :model, :template, :stored_at, :warnings_json);
 
 -- name: set_uplink_outcome
 UPDATE uplinks SET status = :status, error = :error, model = :model, template = :template
@@ -125,14 +125,14 @@ SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state
 -- name: list_uplinks
 -- Newest first; :status NULL means every status.
 SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
-       status, error, model, template, stored_at
+       status, error, model, template, stored_at, warnings_json
   FROM uplinks WHERE :status IS NULL OR status = :status
  ORDER BY id DESC LIMIT :limit;
 
 -- name: undecodable_uplinks
 -- Oldest first: the order to re-decode them in.
 SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
-       status, error, model, template, stored_at
+       status, error, model, template, stored_at, warnings_json
   FROM uplinks WHERE status = 'undecodable'
  ORDER BY id LIMIT :limit;
 
@@ -172,3 +172,11 @@ DELETE FROM device_links WHERE serial = :serial AND network_id <> :network_id;
 
 -- name: delete_link
 DELETE FROM device_links WHERE serial = :serial;
+
+-- name: renew_lease
+-- A live worker's lease, extended while its send is in flight (the delivery worker renews every
+-- lease_s / 3). Guarded like the verdicts, by state AND claim (here the claim is required): a
+-- worker whose lease lapsed and whose row was claimed again gets 0 rows, and can never extend
+-- the new owner's lease. A renewal never shortens a lease.
+UPDATE events SET lease_until = MAX(COALESCE(lease_until, 0), :lease_until)
+ WHERE id = :id AND state = 'in_flight' AND claim = :claim;

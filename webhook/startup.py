@@ -1,0 +1,100 @@
+"""Opening the store for ``serve``, with every check that decides whether the service may start:
+the data directory, the file's header, the migrations, the schema, a real commit, and
+``PRAGMA quick_check`` (inline on a store up to 256 MB, in the background above). A failure is
+:class:`CannotStart`: one line naming the file and what to do, and exit status 3
+(docs/design.md §14). A corrupt store must never take traffic: it would acknowledge uplinks into
+damaged pages.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from webhook.config import ServiceConfig
+from webhook.errors import CannotStart, StoreError
+from webhook.readiness import Readiness, recovery_hint
+from webhook.store import SqliteStore
+from webhook.store.sqlite_checks import header_problem
+
+# quick_check reads every page: about a second per few hundred MB on a local SSD. Below this the
+# service waits for it; above, it starts at once and /readyz turns 503 if the check fails.
+INLINE_CHECK_MAX_BYTES = 256 * 1024 * 1024
+_CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def open_checked_store(
+    config: ServiceConfig, *, inline_check_max_bytes: int = INLINE_CHECK_MAX_BYTES
+) -> tuple[SqliteStore, Readiness]:
+    """The service's store, checked, and the :class:`Readiness` that watches it from then on."""
+    path = str(config.database)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CannotStart(
+            f"cannot create data directory {config.data_dir}: {error.strerror or error}"
+        ) from None
+    problem = header_problem(path)
+    if problem is not None:
+        raise _corrupt(path, problem)
+    try:
+        store = SqliteStore(path)
+    except sqlite3.Error as error:
+        if getattr(error, "sqlite_errorname", "") in _CORRUPT:
+            raise _corrupt(path, str(error)) from None
+        raise CannotStart(f"store {path} is unusable: {error}{_hint(config)}") from None
+    except (OSError, StoreError) as error:
+        raise CannotStart(f"store {path} is unusable: {error}{_hint(config)}") from None
+    try:
+        readiness = _check(store, config, inline_check_max_bytes)
+    except BaseException:
+        store.close()
+        raise
+    return store, readiness
+
+
+def _check(store: SqliteStore, config: ServiceConfig, inline_check_max_bytes: int) -> Readiness:
+    path = str(config.database)
+    inline = os.path.getsize(path) <= inline_check_max_bytes
+    try:
+        problem = store.schema_problem()
+        if problem is None:
+            store.probe_commit()
+            problem = store.integrity_problem() if inline else None
+    except sqlite3.Error as error:
+        if getattr(error, "sqlite_errorname", "") in _CORRUPT:
+            raise _corrupt(path, str(error)) from None
+        raise CannotStart(f"store {path} cannot commit: {error}{_hint(config)}") from None
+    except (OSError, StoreError) as error:
+        raise CannotStart(f"store {path} cannot commit: {error}{_hint(config)}") from None
+    if problem is not None:
+        raise _corrupt(path, problem)
+    readiness = Readiness(store)
+    if inline:
+        readiness.record_integrity(None)
+    else:
+        readiness.check_integrity_in_background()
+    return readiness
+
+
+def _corrupt(path: str, problem: str) -> CannotStart:
+    problem = problem.removeprefix("corrupt: ")
+    return CannotStart(f"store {path} is corrupt ({problem}): {recovery_hint(path)}")
+
+
+def _hint(config: ServiceConfig) -> str:
+    """What is plainly wrong with the data directory, if anything: SQLite's own words can be
+    vague (a full disk at open is "disk I/O error"), and the operator gets one line."""
+    try:
+        filesystem = os.statvfs(config.data_dir)
+    except OSError:
+        return ""
+    if filesystem.f_flag & os.ST_RDONLY:
+        return " (the data directory is on a read-only filesystem)"
+    if filesystem.f_bavail == 0:
+        return " (the data directory's filesystem is full)"
+    if not os.access(config.data_dir, os.W_OK):
+        return " (this user cannot write to the data directory)"
+    if config.database.exists() and not os.access(config.database, os.W_OK):
+        return " (this user cannot write to the database file)"
+    return ""
