@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import crash_load
-from bench.procs import REPO, Server, child_env
+from bench.procs import REPO, Server, child_env, write_test_config
 from bench.report import INFO, Row, verdict
 
 SECTION = "crash recovery: serve SIGKILLed under load (127.0.0.1, AURA simulator)"
@@ -73,15 +73,10 @@ def plan(quick: bool) -> dict[str, float]:
 
 
 def _write_config(tmp: Path, aura_url: str, lease_s: float | None = None) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from webhook_support import write_config
-    finally:
-        sys.path.remove(str(REPO / "tests"))
     from webhook.config import DeliveryConfig
 
     # The production lease (short, renewed) and worker count; the tests' small backoffs.
-    return write_config(
+    return write_test_config(
         tmp / "service.toml",
         aura_url=aura_url,
         workers=WORKERS,
@@ -159,14 +154,9 @@ def scenario(
     """One run: serve + load (+ kills), drain, then what the store and the simulator hold."""
     from webhook.aurasim import SimState, run_simulator
 
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from webhook_support import CLIENT_ID, CLIENT_SECRET
-    finally:
-        sys.path.remove(str(REPO / "tests"))
-
     tmp.mkdir(parents=True)
-    with run_simulator("127.0.0.1", 0, SimState(CLIENT_ID, CLIENT_SECRET)) as sim:
+    # The simulator's default credentials are the ones the tests' config sends.
+    with run_simulator("127.0.0.1", 0, SimState()) as sim:
         config = _write_config(tmp, sim.url, lease_s)
         database = tmp / "data" / "aura-uplink.db"
         port = _free_port()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 import requests
 
 from bench.load import SECRET, body, percentiles
-from bench.procs import REPO, Server
+from bench.procs import Server, write_test_config
 from bench.report import INFO, Row, verdict
 from webhook.server_options import raise_open_file_limit
 
@@ -32,12 +31,7 @@ TIMEOUT_S = 5.0
 
 
 def _config(tmp: Path) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from webhook_support import write_config
-    finally:
-        sys.path.remove(str(REPO / "tests"))
-    return write_config(tmp / "service.toml", aura_url=None)  # stored, not delivered
+    return write_test_config(tmp / "service.toml", aura_url=None)  # stored, not delivered
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from bench.procs import REPO, Server, child_env
+from bench.procs import REPO, Server, child_env, write_test_config
 from bench.report import INFO, Row, verdict
 
 SECTION = "webhook ingest (127.0.0.1, waitress, load from a second process)"
@@ -35,13 +35,8 @@ OPERATOR_SECRET = "bench-operator-secret"  # opens /status.json, where the store
 
 
 def _config(tmp: Path) -> Path:
-    sys.path.insert(0, str(REPO / "tests"))
-    try:
-        from webhook_support import write_config
-    finally:
-        sys.path.remove(str(REPO / "tests"))
     # No [aura] section: the service stores events and delivers none.
-    return write_config(
+    return write_test_config(
         tmp / "service.toml",
         aura_url=None,
         threads=SERVER_THREADS,

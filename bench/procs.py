@@ -85,3 +85,15 @@ class Server:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def write_test_config(path: Path, **settings: object) -> Path:
+    """A service TOML from the end-to-end tests' helper (``tests/webhook_support.py``), so a
+    benchmark runs the configuration the tests check (its secrets, templates, AURA client)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    try:
+        from webhook_support import write_config
+    finally:
+        sys.path.remove(str(REPO / "tests"))
+    return write_config(path, **settings)
+

@@ -16,8 +16,6 @@ import base64
 import contextlib
 import os
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,10 +39,8 @@ from fs_faults import (
 from webhook_support import (
     HTTP_TIMEOUT,
     OPERATOR_SECRET,
-    REPO,
     SIGFOX_SECRET,
     ServeProcess,
-    child_env,
     post_callback,
     read_config,
     run_cli,
@@ -108,17 +104,7 @@ def overwrite_last_page(path: Path) -> None:
 
 def serve_once(config: Path, preexec_fn: Callable[[], None] | None = None) -> tuple[int, str]:
     """``python -m webhook serve`` run to its end (it must fail to start): status, stderr."""
-    done = subprocess.run(
-        [sys.executable, "-m", "webhook", "serve", "--config", str(config), "--port", "0"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=child_env(),
-        cwd=REPO,
-        preexec_fn=preexec_fn,
-        check=False,
-    )
+    done = run_cli("serve", "--config", str(config), "--port", "0", preexec_fn=preexec_fn)
     return done.returncode, done.stderr
 
 

@@ -9,30 +9,18 @@ As root, "unreadable" needs a child that file modes bind: it runs without CAP_DA
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from fs_faults import bound_by_modes, modes_skip_reason
-from webhook_support import REPO, child_env, write_config
+from webhook_support import run_cli, write_config
 
 Setup = Callable[[Path], tuple[list[str], Callable[[], None] | None]]
 
 
 def run(args: list[str], preexec_fn: Callable[[], None] | None = None) -> tuple[int, str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "webhook", *args],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=child_env(),
-        cwd=REPO,
-        preexec_fn=preexec_fn,
-        check=False,
-    )
+    done = run_cli(*args, preexec_fn=preexec_fn)
     return done.returncode, done.stderr
 
 

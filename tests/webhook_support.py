@@ -414,10 +414,13 @@ class ServeProcess:
 
 
 def run_cli(
-    *args: str, timeout: float = 60.0, stdin: str | None = None
+    *args: str,
+    timeout: float = 60.0,
+    stdin: str | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m webhook ARGS`` (the ``aura-uplink`` command) to completion; ``stdin`` is
-    the text it reads, if any."""
+    the text it reads, if any; ``preexec_fn`` runs in the child before it starts."""
     return subprocess.run(
         [sys.executable, "-m", "webhook", *args],
         input=stdin,
@@ -427,5 +430,6 @@ def run_cli(
         env=child_env(),
         cwd=REPO,
         timeout=timeout,
+        preexec_fn=preexec_fn,
         check=False,
     )
