@@ -32,6 +32,7 @@ from webhook.aurasim import (
     run_simulator,
     validate_event,
 )
+from webhook.aurasim.wire import MAX_BODY
 from webhook.cli.simulate import simulate_aura_command
 
 CLIENT_ID, CLIENT_SECRET = "it-client", "it-secret+/="
@@ -1237,3 +1238,22 @@ def test_simulate_aura_command_in_a_process() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=T)
+
+
+# -- connections ---------------------------------------------------------------------------------
+
+
+def test_connections_are_kept_alive_and_closed_when_the_simulator_stops() -> None:
+    state = SimState(CLIENT_ID, CLIENT_SECRET)
+    with run_simulator(state=state) as running, requests.Session() as http:
+        token = get_token(running, http)
+        answers = [send(running, http, token, alert(seq=str(n))) for n in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert all("close" not in a.headers.get("Connection", "") for a in answers)
+        assert len(running._server.kept_connections) == 1, "one connection for all four"
+        # A body the simulator refuses unread (too large): answered, then closed.
+        big = http.post(running.event_url, data=b"x" * (MAX_BODY + 1), timeout=T)
+        assert big.status_code == 413
+    assert running._server.kept_connections == set()
+    with pytest.raises(requests.ConnectionError):  # a stopped AURA answers nothing
+        requests.post(running.event_url, json=alert(), timeout=T)

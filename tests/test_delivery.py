@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -163,6 +164,33 @@ def test_static_bearer_token_needs_no_token_endpoint(sim, caplog) -> None:
         assert fixed.send(event("A", 2).to_json(), "k2") == Retry("unauthorized", None, 401)
     assert sim.state.token_requests() == []
     assert any("401 even with a fresh token" in r.message for r in caplog.records)
+
+
+def test_events_reuse_a_kept_alive_connection_and_replace_one_the_server_closed(
+    sim, client
+) -> None:
+    body = event("A1B2C3D4", 46).to_json()
+    kept = sim._server.kept_connections  # the simulator's open connections, server side
+    assert isinstance(client.send(body, "k1"), Delivered)
+    opened = len(kept)  # the token exchange's connection and the events' one
+    for n in range(2, 6):
+        assert isinstance(client.send(body, f"k{n}"), Delivered)
+    assert len(kept) == opened, "one connection for every event, not one each"
+    for conn in list(kept):  # AURA's load balancer closes idle connections
+        conn.shutdown(socket.SHUT_RDWR)
+    assert isinstance(client.send(body, "k6"), Delivered), "noticed before use, not a failure"
+    assert [r["idempotency_key"] for r in sim.state.requests()] == [f"k{n}" for n in range(1, 7)]
+
+
+def test_a_connection_that_breaks_under_a_request_is_a_retry_and_the_next_one_is_new(
+    sim, client
+) -> None:
+    body = event("A1B2C3D4", 46).to_json()
+    assert isinstance(client.send(body, "k1"), Delivered)
+    sim.state.reset_connection_next()
+    outcome = client.send(body, "k2")
+    assert isinstance(outcome, Retry) and "ConnectionError" in outcome.error
+    assert isinstance(client.send(body, "k2"), Delivered)
 
 
 def test_connection_refused_is_a_retry() -> None:

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent, DeviceState
+from webhook.errors import StoreUnavailable
 from webhook.store import Plan, SqliteStore, UplinkRecord, idempotency_key
 from webhook.store.migrations import shipped_migrations
 
@@ -381,6 +382,123 @@ def test_threads_ingesting_the_same_keys_store_each_once(store: SqliteStore) -> 
         t.join(30)
     assert Counter(outcomes) == {False: 40, True: 200}
     assert store.status()["events"]["pending"] == 40
+
+
+# -- group commit (Connections.batched) -----------------------------------------------------------
+
+
+def _queue_behind_a_busy_leader(store: SqliteStore, ops: list) -> list:
+    """Run ``ops`` from threads of their own while another thread's batched write is in its
+    transaction, so that they queue and are committed together, in one later transaction.
+    Returns each op's result or the exception it raised, in order."""
+    db = store._db
+    started, release = threading.Event(), threading.Event()
+
+    def busy(conn: sqlite3.Connection) -> None:
+        started.set()
+        assert release.wait(10)
+
+    leader = threading.Thread(target=db.batched, args=(busy,))
+    leader.start()
+    assert started.wait(10)
+    outcomes: list = [None] * len(ops)
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = db.batched(ops[index])
+        except Exception as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(ops))]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while len(db._group_commit().pending) < len(ops):  # every op queued behind the leader
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    release.set()
+    for t in [leader, *threads]:
+        t.join(10)
+    return outcomes
+
+
+def test_writes_queued_together_commit_together_and_each_caller_gets_its_own_result(
+    store: SqliteStore,
+) -> None:
+    ids = [ingest(store, f"k{n}", event(f"D{n}", n))[0] for n in range(3)]
+
+    def mark(event_id: int):
+        sql = "UPDATE events SET state = 'delivered' WHERE id = ? AND state = 'pending'"
+        return lambda conn: conn.execute(sql, (event_id,)).rowcount
+
+    outcomes = _queue_behind_a_busy_leader(store, [mark(i) for i in ids])
+    assert outcomes == [1, 1, 1]
+    assert all(store.get_event(i).state == "delivered" for i in ids)
+    # Two marks of one event in one batch: the second sees the first one's write.
+    (fresh,) = ingest(store, "k9", event("D9", 9))
+    assert sorted(_queue_behind_a_busy_leader(store, [mark(fresh), mark(fresh)])) == [0, 1]
+
+
+def test_an_operation_that_raises_fails_alone_and_the_others_of_its_batch_still_commit(
+    store: SqliteStore,
+) -> None:
+    class Boom(Exception):
+        pass
+
+    def bad(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO devices (device_key, state, updated_at) VALUES ('x', '{}', 0)")
+        raise Boom("the plan failed")
+
+    def device(key: str):
+        sql = "INSERT INTO devices (device_key, state, updated_at) VALUES (?, '{}', 0)"
+        return lambda conn: conn.execute(sql, (key,)).rowcount
+
+    outcomes = _queue_behind_a_busy_leader(store, [device("a"), bad, device("b")])
+    assert outcomes[0] == 1 and outcomes[2] == 1
+    assert isinstance(outcomes[1], Boom)
+    keys = {k for (k,) in store._db.conn().execute("SELECT device_key FROM devices")}
+    assert keys == {"a", "b"}, "the failed operation's write was rolled back, the others kept"
+
+
+def test_many_threads_ingesting_at_once_are_all_durable_and_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SqliteStore(path)
+    results: dict[str, tuple[int, ...]] = {}
+    lock = threading.Lock()
+
+    def worker(t: int) -> None:
+        for n in range(30):
+            key = f"t{t}:{n}"
+            ids = ingest(store, key, event(f"T{t}", n))
+            with lock:
+                results[key] = ids
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    store.close()
+    reopened = SqliteStore(path)  # what a restart finds: every acknowledged ingest
+    try:
+        assert len(results) == 240
+        for key, ids in results.items():
+            (row,) = [reopened.get_event(i) for i in ids]
+            assert row is not None and row.idempotency_key == idempotency_key(key, 0)
+        for t in range(8):  # each thread's events in the order it ingested them
+            mine = [results[f"t{t}:{n}"][0] for n in range(30)]
+            assert mine == sorted(mine)
+    finally:
+        reopened.close()
+
+
+def test_a_deleted_store_refuses_batched_writes(store: SqliteStore) -> None:
+    ingest(store, "k1", event("A", 1))
+    Path(store.path).unlink()
+    with pytest.raises(StoreUnavailable, match="deleted"):
+        ingest(store, "k2", event("A", 2))
+    with pytest.raises(StoreUnavailable, match="deleted"):
+        store.claim(T0, 3, 4)
 
 
 def _drain(store: SqliteStore, claimed: list[int], lock: threading.Lock) -> None:

@@ -90,9 +90,15 @@ in Python: ``requests()``, ``callouts()``, ``customers()``, ``devices()``,
 
 from __future__ import annotations
 
+import contextlib
+import io
+import socket
 import sys
 import threading
+import traceback
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
@@ -154,16 +160,105 @@ def create_sim_app(state: SimState | None = None) -> Flask:
 
 
 class _KeepAliveHandler(WSGIRequestHandler):
-    """HTTP/1.1 with keep-alive, as a real AURA behind a load balancer answers: werkzeug's
-    default HTTP/1.0 closes every connection, which makes each delivered event pay for a new
-    TCP connection on both sides and is not what the client meets in production."""
+    """HTTP/1.1 with keep-alive, as a real AURA behind a load balancer answers.
+
+    werkzeug's server closes every connection whatever the protocol (``Connection: close`` on
+    every answer, then it reads away what is left on the socket, which on a kept connection
+    would swallow the next request): every delivered event paid for a new TCP connection on
+    both sides and a new thread here, which is not what the client meets in production and
+    cost the benchmarks' CPU. So a plain request (a ``Content-Length`` body within
+    ``MAX_BODY``, no ``Expect``, no chunked body, not ``Connection: close``) is answered here:
+    its body read whole first, so nothing of it is left on the connection, and the answer
+    framed by its length; the connection then waits for the next request. Anything else goes
+    to werkzeug's own handling, which answers and closes. The app sees the same environ
+    (``werkzeug.socket`` included: the ``reset`` fault shuts it down, and the write that
+    follows fails and ends the connection, as under werkzeug).
+    """
 
     protocol_version = "HTTP/1.1"
+    # The status line and headers go out in one write and the body in another: with Nagle's
+    # algorithm the body then waits for the client's delayed ACK (40 ms) on a kept connection.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        # RunningSimulator.stop() closes kept connections: a stopped AURA must not answer.
+        opened = getattr(self.server, "kept_connections", None)
+        if opened is not None:
+            with _KEPT_LOCK:
+                opened.add(self.connection)
+
+    def finish(self) -> None:
+        opened = getattr(self.server, "kept_connections", None)
+        if opened is not None:
+            with _KEPT_LOCK:
+                opened.discard(self.connection)
+        super().finish()
+
+    def run_wsgi(self) -> None:
+        length = self._plain_length()
+        if length is None:
+            super().run_wsgi()
+            return
+        self.environ = environ = self.make_environ()
+        environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length else b"")
+        answer: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            if exc_info is not None and answer:
+                raise exc_info[1].with_traceback(exc_info[2])
+            answer[:] = [status, headers]
+            return chunks.append
+
+        chunks: list[bytes] = []
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        except Exception:
+            self.server.log("error", "Error on request:\n%s", traceback.format_exc())
+            answer[:] = ["500 INTERNAL SERVER ERROR", [("Content-Type", "text/plain")]]
+            chunks[:] = [b"Internal Server Error"]
+            self.close_connection = True
+        body = b"".join(chunks)
+        status, headers = answer
+        code, _, reason = status.partition(" ")
+        try:
+            self.send_response(int(code), reason)
+            for name, value in headers:
+                self.send_header(name, value)  # "Connection: close" from the app is honoured
+            if not any(name.lower() == "content-length" for name, _ in headers):
+                self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except OSError:  # the client went, or a reset fault shut the socket down
+            self.close_connection = True
+
+    def _plain_length(self) -> int | None:
+        """The body length of a request this handler answers itself, None for werkzeug's."""
+        headers = self.headers
+        if self.request_version != "HTTP/1.1" or self.close_connection:
+            return None
+        if headers.get("Expect") or headers.get("Transfer-Encoding"):
+            return None
+        text = headers.get("Content-Length", "0").strip()
+        if not text.isdigit() or int(text) > MAX_BODY:
+            return None
+        return int(text)
 
 
 class _QuietHandler(_KeepAliveHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Tests run many requests; werkzeug's access log would only add noise."""
+
+
+_KEPT_LOCK = threading.Lock()
 
 
 class RunningSimulator:
@@ -193,6 +288,11 @@ class RunningSimulator:
         self.state.wake.set()
         self._server.shutdown()
         self._server.server_close()
+        with _KEPT_LOCK:
+            kept = list(getattr(self._server, "kept_connections", ()))
+        for conn in kept:  # idle kept-alive connections: their threads wait for a request
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
 
     def __enter__(self) -> RunningSimulator:
@@ -210,6 +310,7 @@ def run_simulator(
     state.wake.clear()
     handler = _QuietHandler if quiet else _KeepAliveHandler
     server = make_server(host, port, create_sim_app(state), threaded=True, request_handler=handler)
+    server.kept_connections = set()  # type: ignore[attr-defined]
     return RunningSimulator(server, state)
 
 

@@ -32,6 +32,21 @@ DeviceKey = tuple[int, str]
 FIRST_CUSTOMER_ID, FIRST_LINK_ID, FIRST_CALLOUT_ID = 178921, 501, 992011
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, strings, numbers, None), as
+    ``copy.deepcopy`` makes it, at a fraction of its cost: every device event's record is
+    copied once as it is stored and once more when it is read back, and deepcopy's generic
+    machinery was a seventh of the simulator's CPU under load. Anything else goes to
+    ``copy.deepcopy``."""
+    if isinstance(value, dict):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    if value is None or isinstance(value, str | int | float):  # bool is an int
+        return value
+    return copy.deepcopy(value)
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -297,8 +312,9 @@ class SimState:
 
     def record(self, entry: dict[str, Any]) -> None:
         """Append one request record; ``seq`` numbers them from 1 in arrival order."""
+        entry = copy_json(entry)  # the caller's; copied outside the lock
         with self._lock:
-            self._requests.append({"seq": len(self._requests) + 1, **copy.deepcopy(entry)})
+            self._requests.append({"seq": len(self._requests) + 1, **entry})
 
     def close_callout(self, callout_id: int) -> dict[str, Any]:
         """Close a callout as AURA's controllers would; a later location update then gets 285."""
@@ -310,7 +326,7 @@ class SimState:
     def requests(self) -> list[dict[str, Any]]:
         """Every deviceEvent request received, in arrival order (see the server's docstring)."""
         with self._lock:
-            return copy.deepcopy(self._requests)
+            return copy_json(self._requests)
 
     def callouts(self) -> list[dict[str, Any]]:
         """Every callout opened, oldest first; ``status``: ``open``, ``cancelled``, ``closed``."""

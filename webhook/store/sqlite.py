@@ -28,6 +28,7 @@ from webhook.store.records import (
     StoredUplink,
     UplinkRecord,
     UplinkStatus,
+    json_text,
     stored_uplink,
     uplink_params,
 )
@@ -131,18 +132,27 @@ class SqliteStore:
         """Store ``record`` and what ``plan`` makes of it, atomically, unless already stored.
 
         ``plan`` runs inside the transaction (it reads device state through its argument) and
-        must not do I/O; if it raises, nothing is written and the exception propagates.
+        must not do I/O; if it raises, nothing is written and the exception propagates. It may
+        run in another thread than the caller's, and more than once (a group commit that
+        another write made fail runs it again): it must not touch thread-local state.
         """
-        with self._db.write() as conn:
+        # Built before the transaction: it holds the writer lock for every thread's writes.
+        record_params = uplink_params(record, self.clock())
+
+        def ingest(conn: sqlite3.Connection) -> IngestResult:
             row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
             outcome = plan(_Reader(conn))
-            params = uplink_params(record, self.clock()) | _outcome_params(outcome)
+            params = record_params | _outcome_params(outcome)
             uplink_id = conn.execute(Q["insert_uplink"], params).lastrowid
             assert uplink_id is not None
             ids = self._apply(conn, uplink_id, record.dedup_key, outcome)
-        return IngestResult(False, uplink_id, ids)
+            return IngestResult(False, uplink_id, ids)
+
+        # Committed with the other threads' writes of the moment (Connections.batched): plan
+        # reads only through its argument, so it may run in the thread that commits for all.
+        return self._db.batched(ingest)
 
     def _apply(
         self, conn: sqlite3.Connection, uplink_id: int, dedup_key: str, plan: Plan
@@ -175,8 +185,11 @@ class SqliteStore:
         rows = conn.execute(Q["event_ids_of_uplink"], {"uplink_id": uplink_id})
         return tuple(r[0] for r in rows)
 
-    def replace_uplink_outcome(self, uplink_id: int, plan: PlanFn) -> IngestResult:
+    def replace_uplink_outcome(
+        self, uplink_id: int, plan: PlanFn, warnings: Sequence[Mapping[str, Any]] = ()
+    ) -> IngestResult:
         """Decode a stored ``undecodable`` uplink again (after a model or template fix).
+        ``warnings`` are the new decode's, stored after the envelope's.
 
         Same rules as :meth:`ingest`. An uplink that is no longer undecodable (someone replayed
         it already) is left alone and reported as a duplicate, so replaying twice is harmless.
@@ -191,6 +204,11 @@ class SqliteStore:
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
             outcome = plan(_Reader(conn))
             conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | _outcome_params(outcome))
+            if warnings:
+                (stored,) = conn.execute(Q["uplink_warnings"], {"id": uplink_id}).fetchone()
+                kept = [w for w in json.loads(stored or "[]") if w.get("source") != "decoder"]
+                found = json_text([*kept, *(dict(w) for w in warnings)])
+                conn.execute(Q["set_uplink_warnings"], {"id": uplink_id, "warnings": found})
             ids = self._apply(conn, uplink_id, dedup_key, outcome)
         return IngestResult(False, uplink_id, ids)
 
@@ -200,15 +218,14 @@ class SqliteStore:
         """Lease up to ``limit`` sendable events: at most one per device, its oldest open one."""
         if limit <= 0:
             return []
-        with self._db.write() as conn:
-            rows = conn.execute(
-                Q["claim"], {"now": now, "lease_until": now + lease_s, "limit": limit}
-            ).fetchall()
+        params = {"now": now, "lease_until": now + lease_s, "limit": limit}
+        rows = self._db.batched(lambda conn: conn.execute(Q["claim"], params).fetchall())
         return sorted((EventRow(*r) for r in rows), key=lambda e: e.id)
 
     def _update(self, statement: str, params: dict[str, Any]) -> bool:
-        with self._db.write() as conn:
-            return conn.execute(statement, params).rowcount == 1
+        # The workers' verdicts, committed together when several land at once: a verdict that
+        # waits for the writer lock is a window in which a crash makes AURA see the event twice.
+        return self._db.batched(lambda conn: conn.execute(statement, params).rowcount == 1)
 
     def mark_delivered(
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None
@@ -255,13 +272,16 @@ class SqliteStore:
         however many sends are in flight); returns the ids renewed."""
         if not claims:
             return set()
-        renewed = set()
-        with self._db.write() as conn:
+
+        def renew(conn: sqlite3.Connection) -> set[int]:
+            renewed = set()
             for event_id, claim in claims.items():
                 params = {"id": event_id, "claim": claim, "lease_until": lease_until}
                 if conn.execute(Q["renew_lease"], params).rowcount == 1:
                     renewed.add(event_id)
-        return renewed
+            return renewed
+
+        return self._db.batched(renew)
 
     def mark_alerted(self, event_id: int, now: float) -> bool:
         """True exactly once per open event, across threads and processes: who raises the alert."""

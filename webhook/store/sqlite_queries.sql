@@ -25,6 +25,12 @@ VALUES (:network, :dedup_key, :device, :received_at, :payload_hex, :port, :seque
 UPDATE uplinks SET status = :status, error = :error, model = :model, template = :template
  WHERE id = :id;
 
+-- name: uplink_warnings
+SELECT warnings_json FROM uplinks WHERE id = :id;
+
+-- name: set_uplink_warnings
+UPDATE uplinks SET warnings_json = :warnings WHERE id = :id;
+
 -- name: insert_event
 INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
                     next_attempt_at, created_at)
