@@ -27,10 +27,8 @@ class Unsupported(Exception):
 
 
 def _fix(raw: int, scale: float, digits: int, limit: float) -> float:
-    value = round(raw * scale, digits)
-    if not -limit <= value <= limit:
-        raise Reject("coordinate out of range")
-    return value
+    """A coordinate; one beyond ``limit`` is kept (the library warns about it, never rejects)."""
+    return round(raw * scale, digits)
 
 
 # -- aura-reference (docs/design.md §7, big-endian) -----------------------------------------
@@ -48,10 +46,10 @@ def aura_reference(frame: bytes, port: int | None = None) -> dict[str, Any]:
     kind = frame[0]
     if kind == 1 or kind == 2:
         if len(frame) != 12:
+            if kind == 1 and len(frame) < 12:
+                raise Unsupported("an alert cut short (decoded, with a warning)")
             raise Reject("position is 12 bytes")
         _, lat, lon, accuracy, battery, flags = _AURA_POSITION.unpack_from(frame)
-        if battery != 0xFF and battery > 100:
-            raise Reject("battery_percent")
         return {
             "message_type": _AURA_KINDS[kind],
             "latitude": None if lat == _NO_FIX else _fix(lat, 1e-7, 7, 90),
@@ -63,16 +61,11 @@ def aura_reference(frame: bytes, port: int | None = None) -> dict[str, Any]:
     if kind == 3:
         if len(frame) != 2:
             raise Reject("cancel is 2 bytes")
-        reason = _AURA_REASONS.get(frame[1])
-        if reason is None:
-            raise Reject("reason")
-        return {"message_type": "cancel", "reason": reason}
+        return {"message_type": "cancel", "reason": _AURA_REASONS.get(frame[1], frame[1])}
     if kind == 4:
         if len(frame) != 4:
             raise Reject("battery is 4 bytes")
         _, percent, millivolts = _AURA_BATTERY.unpack_from(frame)
-        if percent > 100:
-            raise Reject("battery_percent")
         return {"message_type": "battery", "battery_percent": percent, "battery_mv": millivolts}
     raise Reject("message_type")
 
@@ -134,23 +127,23 @@ def oyster_sigfox(frame: bytes, port: int | None = None) -> dict[str, Any]:
 
 _SENSIT_HEAD = struct.Struct(">BBH")
 _SENSIT_MODES = ("standby", "temperature", "light", "door", "vibration", "magnet")
-_DOOR = ("none", "opening", "closing", "undefined")
-_VIBRATION = ("none", "start", "stop", "ongoing")
+_DOOR = ("not_calibrated", "movement", "closed", "open")
+_VIBRATION = {0: "none", 1: "ongoing"}
 _LUX = 1 / 96  # the schema's scale, multiplied (not divided) so the float is the same
 
 
 def sensit_v3(frame: bytes, port: int | None = None) -> dict[str, Any]:
+    if len(frame) > 1 and frame[1] >> 3 > 5:
+        raise Reject("mode")
     if len(frame) != 4 and len(frame) != 12:
+        if 1 < len(frame) < 12 and frame[1] & 4 and frame[0] & 7 == 6:
+            raise Unsupported("a double click in a frame of another length (decoded, warned)")
         raise Reject("4 or 12 bytes")
     b0, b1, word = _SENSIT_HEAD.unpack_from(frame)
     mode = b1 >> 3
-    if mode > 5:
-        raise Reject("mode")
-    if b0 & 7 != 6:
-        raise Reject("reserved")
     fields: dict[str, Any] = {
         "battery_mv": (b0 >> 3) * 50 + 2700,
-        "reserved": 6,
+        "reserved": b0 & 7,
         "mode": _SENSIT_MODES[mode],
         "button": bool(b1 & 4),
     }
@@ -161,11 +154,8 @@ def sensit_v3(frame: bytes, port: int | None = None) -> dict[str, Any]:
         fields["firmware_minor"] = (word >> 6) & 0x3F
         fields["firmware_patch"] = word & 0x3F
     elif mode == 1:
-        lsb = word >> 8
-        fields["temperature_msb"] = low
-        fields["temperature_lsb"] = lsb
+        fields["temperature_c"] = round((low << 8 | word >> 8) * 0.125 - 25, 3)
         fields["humidity_percent"] = round((word & 0xFF) * 0.5, 1)
-        fields["temperature_c"] = ((low << 8 | lsb) - 200) / 8
     elif mode == 2:
         fields["special"] = low
         fields["light_lux"] = round(word * _LUX, 2)
@@ -173,13 +163,14 @@ def sensit_v3(frame: bytes, port: int | None = None) -> dict[str, Any]:
         fields["door"] = _DOOR[low]
         fields["event_counter"] = word
     elif mode == 4:
-        fields["vibration"] = _VIBRATION[low]
+        fields["vibration"] = _VIBRATION.get(low, low)
         fields["event_counter"] = word
     else:
         fields["special_spare"] = low >> 1
         fields["magnet"] = bool(low & 1)
         fields["event_counter"] = word
-    fields["config"] = frame[4:].hex().upper() or None
+    if len(frame) == 12:
+        fields["config"] = frame[4:].hex().upper()
     return fields
 
 
@@ -216,9 +207,7 @@ _SIMPLEPACK_EXTRA = struct.Struct(">BBBBB2s")
 def simplepack(frame: bytes, port: int | None = None) -> dict[str, Any]:
     if len(frame) < 2:
         raise Reject("mode and event")
-    mode = _SIMPLEPACK_MODES.get(frame[0])
-    if mode is None:
-        raise Reject("mode")
+    mode: str | int = _SIMPLEPACK_MODES.get(frame[0], frame[0])
     code = frame[1]
     if len(frame) > 12:
         raise Reject("longer than a Sigfox uplink")
@@ -244,24 +233,37 @@ def simplepack(frame: bytes, port: int | None = None) -> dict[str, Any]:
     raise Reject("event")
 
 
-# -- dragino-lgt92 (big-endian, 16 or 18 bytes) ---------------------------------------------------
+# -- dragino-lgt92 (big-endian, 11, 15, 16 or 18 bytes) --------------------------------------------
 
-_LGT92 = struct.Struct(">iiHBhhB")
-_LGT92_ALTITUDE = struct.Struct(">iiHBhhBh")
+_LGT92_HEAD = struct.Struct(">iiHB")
+_LGT92_MOTION = struct.Struct(">hh")
+_LGT92_LAYOUTS = {
+    11: "position_no_sensor",
+    15: "position_no_hdop",
+    16: "position",
+    18: "position_altitude",
+}
 _MOTION_MODES = ("disable", "move", "collide", "user")
+
+
+def _alarm_readable(frame: bytes, at: int, bit: int = 0x40) -> bool:
+    """A frame of no layout's length whose alarm bit is there and set: the library reads it,
+    with warnings (not written here)."""
+    return len(frame) > at and bool(frame[at] & bit)
 
 
 def dragino_lgt92(frame: bytes, port: int | None = None) -> dict[str, Any]:
     if port != 2:
         raise Reject("port")
     size = len(frame)
-    if size == 16:
-        lat, lon, status, mode, roll, pitch, hdop = _LGT92.unpack_from(frame)
-    elif size == 18:
-        lat, lon, status, mode, roll, pitch, hdop, altitude = _LGT92_ALTITUDE.unpack_from(frame)
-    else:
-        raise Reject("16 or 18 bytes")
-    fields = {
+    name = _LGT92_LAYOUTS.get(size)
+    if name is None:
+        if _alarm_readable(frame, 8):
+            raise Unsupported("cut or long frame with the alarm set")
+        raise Reject("11, 15, 16 or 18 bytes")
+    lat, lon, status, mode = _LGT92_HEAD.unpack_from(frame)
+    fields: dict[str, Any] = {
+        "message_type": name,
         "latitude": round(lat * 1e-6, 6),
         "longitude": round(lon * 1e-6, 6),
         "status": {
@@ -274,12 +276,15 @@ def dragino_lgt92(frame: bytes, port: int | None = None) -> dict[str, Any]:
             "led_on": bool(mode & 0x20),
             "firmware": (mode & 0x1F) + 160,
         },
-        "roll_deg": round(roll * 0.01, 2),
-        "pitch_deg": round(pitch * 0.01, 2),
-        "hdop": round(hdop * 0.01, 2),
     }
+    if size >= 15:
+        roll, pitch = _LGT92_MOTION.unpack_from(frame, 11)
+        fields["roll_deg"] = round(roll * 0.01, 2)
+        fields["pitch_deg"] = round(pitch * 0.01, 2)
+    if size >= 16:
+        fields["hdop"] = round(frame[15] * 0.01, 2)
     if size == 18:
-        fields["altitude_m"] = round(altitude * 0.01, 2)
+        fields["altitude_m"] = round(int.from_bytes(frame[16:18], "big", signed=True) * 0.01, 2)
     return fields
 
 
@@ -289,12 +294,10 @@ _TRACKERD_2 = struct.Struct(">iiHBHh")
 
 
 def dragino_trackerd(frame: bytes, port: int | None = None) -> dict[str, Any]:
-    if port in (3, 4, 7, 8):
-        raise Unsupported(f"port {port}")
-    if port != 2:
+    if port not in (2, 3, 4, 5, 6, 7, 8, 9, 10):
         raise Reject("port")
-    if len(frame) != 15:
-        raise Reject("15 bytes")
+    if port != 2 or len(frame) != 15:  # the other layouts (and misfits) are not written here
+        raise Unsupported(f"port {port}, {len(frame)} bytes")
     lat, lon, status, mode, humidity, temperature = _TRACKERD_2.unpack_from(frame)
     return {
         "message_type": "position_sensors",
@@ -306,10 +309,11 @@ def dragino_trackerd(frame: bytes, port: int | None = None) -> dict[str, Any]:
             "battery_mv": status & 0x3FFF,
         },
         "mode": {
-            "motion_mode": mode >> 6,
+            "work_mode": mode >> 6,
             "led_on": bool(mode & 0x20),
             "moving": bool(mode & 0x10),
-            "reserved": mode & 0x0F,
+            "hybrid": bool(mode & 0x08),
+            "reserved": mode & 0x07,
         },
         "humidity_pct": round(humidity * 0.1, 1),
         "temperature_c": round(temperature * 0.1, 1),
@@ -330,6 +334,8 @@ def browan_tbpb100(frame: bytes, port: int | None = None) -> dict[str, Any]:
         b0, b1, b2, since, count_lo, count_hi = _TBPB100.unpack_from(frame)
     elif size == 11:
         b0, b1, b2, since, count_lo, count_hi, one_lo, one_hi = _TBPB100_V14.unpack_from(frame)
+    elif _alarm_readable(frame, 0, 0x01):
+        raise Unsupported("cut or long frame with button 0 pushed")
     else:
         raise Reject("8 or 11 bytes")
     fields = {

@@ -13,11 +13,35 @@ from typing import Any
 import construct as cs
 
 
+class Invalid:
+    """A parsed value its field's datasheet rules out (``expected`` says what it allows).
+    Internal to a parse: :func:`decoders.schema.plain` replaces it by the value and a warning."""
+
+    __slots__ = ("expected", "value")
+
+    def __init__(self, value: Any, expected: str) -> None:
+        self.value = value
+        self.expected = expected
+
+    def __repr__(self) -> str:
+        return f"Invalid({self.value!r}, expected {self.expected})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Invalid) and (self.value, self.expected) == (
+            other.value,
+            other.expected,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class Scaled(cs.Adapter):  # type: ignore[misc]
     """An integer on the wire, a scaled number in Python: ``value = raw * scale + offset``.
 
     ``unknown`` is the raw sentinel a datasheet uses for "no value" (parsed as ``None``);
-    ``valid`` is the closed range a real value must lie in, checked on parse and on build.
+    ``valid`` is the closed range a real value must lie in. Building refuses a value outside it;
+    parsing gives an :class:`Invalid` holding the value, which the layout turns into a warning:
+    one impossible reading must not cost the rest of the frame (its alarm bit above all).
     """
 
     def __init__(
@@ -37,12 +61,13 @@ class Scaled(cs.Adapter):  # type: ignore[misc]
         self.unknown = unknown
         self.valid = valid
 
-    def _decode(self, obj: int, context: Any, path: str) -> float | int | None:
+    def _decode(self, obj: int, context: Any, path: str) -> float | int | Invalid | None:
         if obj == self.unknown:
             return None
         value = obj * self.scale + self.offset
         value = round(value, self.digits) if self.digits else round(value)
-        self._check(value, path)
+        if self.valid is not None and not self.valid[0] <= value <= self.valid[1]:
+            return Invalid(value, f"{self.valid[0]}..{self.valid[1]}")
         return value
 
     def _emit_decode(self, var: str, constant: Callable[[Any], str]) -> list[str]:
@@ -72,21 +97,19 @@ class Scaled(cs.Adapter):  # type: ignore[misc]
 
 
 class Named(cs.Adapter):  # type: ignore[misc]
-    """An integer code on the wire, its datasheet name in Python; an undefined code is an error
-    that names the codes the datasheet does define."""
+    """An integer code on the wire, its datasheet name in Python. An undefined code parses as an
+    :class:`Invalid` holding the code and naming the codes the datasheet does define."""
 
     def __init__(self, subcon: cs.Construct, names: Mapping[int, str]) -> None:
         super().__init__(subcon)
         self.names = dict(names)
         self.codes = {name: code for code, name in self.names.items()}
 
-    def _decode(self, obj: int, context: Any, path: str) -> str:
+    def _decode(self, obj: int, context: Any, path: str) -> str | Invalid:
         try:
             return self.names[obj]
         except KeyError:
-            raise cs.ValidationError(
-                f"expected one of {sorted(self.names)}, got {obj}", path=path
-            ) from None
+            return Invalid(obj, f"one of {sorted(self.names)}")
 
     def _emit_decode(self, var: str, constant: Callable[[Any], str]) -> list[str]:
         names = constant(self.names)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from decoders.errors import DecodeError, InvalidHex, UnknownPort
+from decoders.frames import Read, Records
 from decoders.model import Model
 from decoders.models import MODELS, get_model
-from decoders.types import Decoded
+from decoders.roles import meaning
+from decoders.types import Alert, Button, Decoded, Message, UplinkWarning
 
 
 def frame_bytes(payload: bytes | bytearray | memoryview | str) -> bytes:
@@ -38,8 +43,13 @@ def frame_bytes(payload: bytes | bytearray | memoryview | str) -> bytes:
 def decode(model: str | Model, payload: bytes | str, port: int | None = None) -> Decoded:
     """Decode one frame with a model (an id, or a :class:`Model` such as one compiled from a
     grammar). Raises only :class:`~decoders.errors.DecodeError`, and
-    :class:`~decoders.errors.UnknownModel` for an id that does not exist."""
-    spec = model if isinstance(model, Model) else MODELS.get(model) or get_model(model)
+    :class:`~decoders.errors.UnknownModel` for an id that does not exist.
+
+    What can be read is decoded: an impossible value, a record the model does not know, or
+    bytes past the end become ``warnings``, not errors. A frame no layout fits (cut short, too
+    long) is decoded only when what it holds raises the alarm; otherwise it is the error."""
+    # A str first: the common call names a model by id, and decode() is a hot path.
+    spec: Model = (MODELS.get(model) or get_model(model)) if type(model) is str else model  # type: ignore[assignment, arg-type]
     try:
         frame = payload if type(payload) is bytes else frame_bytes(payload)
         if spec.ports and port not in spec.ports:
@@ -50,8 +60,89 @@ def decode(model: str | Model, payload: bytes | str, port: int | None = None) ->
                 got=port,
                 frame=frame,
             )
-        fields = spec.parse(frame, port)
-        messages = tuple(spec.interpret(fields))
+        fields = spec.frames.quick(frame, port)
+        if fields is not None:  # the hot path: a whole frame, no warning possible
+            return Decoded(spec.id, fields, tuple(interpret_fields(spec, fields)), port)
+        read = spec.frames.read(frame, port, spec.id)
+        messages = _messages(spec, read)
+        misfit = read.misfit
+        if misfit is not None and not _calls_for_help(spec, messages):
+            # A frame no layout fits counts only if some reading of it calls for help.
+            for other in read.alternatives:
+                other_messages = _messages(spec, other)
+                if _calls_for_help(spec, other_messages):
+                    read, messages = other, other_messages
+                    break
+            else:
+                raise misfit
     except DecodeError as error:
         raise error.with_context(model=spec.id) from None
-    return Decoded(spec.id, fields, messages, port)
+    return Decoded(spec.id, read.fields, messages, port, tuple(read.warnings))
+
+
+def _messages(spec: Model, read: Read) -> tuple[Message, ...]:
+    if read.misfit is not None:
+        # A cut frame lacks fields a model's interpret may rely on: what it cannot interpret
+        # does not call for help, and the frame stays the misfit error.
+        try:
+            return tuple(interpret_fields(spec, _trusted_view(read.fields, read.warnings)))
+        except (KeyError, TypeError, ValueError):
+            return ()
+    if read.warnings:
+        return tuple(interpret_fields(spec, _trusted_view(read.fields, read.warnings)))
+    return tuple(interpret_fields(spec, read.fields))
+
+
+def interpret_fields(spec: Model, fields: dict[str, Any]) -> list[Message]:
+    """The messages a model's fields mean: its ``interpret``, else its roles (per record)."""
+    if spec.interpret is not None:
+        return list(spec.interpret(fields))
+    if isinstance(spec.frames, Records):
+        out: list[Message] = []
+        for record in fields[spec.frames.name]:
+            out.extend(meaning(spec.roles, record))
+        return out
+    return meaning(spec.roles, fields)
+
+
+def _calls_for_help(spec: Model, messages: tuple[Message, ...]) -> bool:
+    """Whether the messages ask for help: an alert, or a press of an alert gesture."""
+    return any(
+        isinstance(m, Alert) or (isinstance(m, Button) and m.gesture in spec.alert_gestures)
+        for m in messages
+    )
+
+
+def _trusted_view(fields: dict[str, Any], warnings: list[UplinkWarning]) -> dict[str, Any]:
+    """A copy of the fields where every value a warning names reads as None: shown to the
+    user, never acted on."""
+    view = copy.deepcopy(fields)
+    for warning in warnings:
+        path = warning.get("field")
+        if not path:
+            continue
+        holder: Any = view
+        *parents, leaf = _steps(str(path))
+        for step in parents:
+            try:
+                holder = holder[step]
+            except (KeyError, IndexError, TypeError):
+                holder = None
+                break
+        if isinstance(holder, dict) and leaf in holder:
+            holder[leaf] = None
+    return view
+
+
+def _steps(path: str) -> list[str | int]:
+    """``records[2].press`` → ``["records", 2, "press"]``."""
+    steps: list[str | int] = []
+    for part in path.split("."):
+        name, _, rest = part.partition("[")
+        if name:
+            steps.append(name)
+        while rest:
+            index, _, rest = rest.partition("]")
+            steps.append(int(index))
+            rest = rest.lstrip("[")
+    return steps

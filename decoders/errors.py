@@ -117,7 +117,9 @@ class UnknownPort(DecodeError):
 
 
 class ValueOutOfRange(DecodeError):
-    """A field parsed, but its value is impossible (latitude 120°, battery 180 %, …)."""
+    """A field parsed, but its value is impossible (latitude 120°, battery 180 %, …). The
+    models no longer raise it: such a value is a decoder warning (``Decoded.warnings``) and the
+    rest of the frame is decoded. Kept for callers that catch it."""
 
 
 class EnvelopeError(AuraUplinkError, ValueError):

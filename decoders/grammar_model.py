@@ -42,8 +42,10 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from decoders.errors import ConfigError
+from decoders.frames import Custom
 from decoders.grammar import Grammar, compile_grammar
 from decoders.model import Model
+from decoders.position import no_fix_reason
 from decoders.types import Alert, Battery, Cancel, Fix, Location, Message, Status
 
 BatteryUnit = Literal["volts", "millivolts", "percent"]
@@ -154,9 +156,8 @@ def model_from_grammar(
         title=f"Sigfox custom payload grammar: {grammar.strip()}",
         network="sigfox",
         source="Sigfox custom payload config (docs/grammar.md)",
-        parse=parse,
+        frames=Custom(parse, compiled.build),
         interpret=interpret,
-        build=compiled.build,
     )
 
 
@@ -187,9 +188,10 @@ def _fix(rules: GrammarMapping, values: Mapping[str, Any]) -> tuple[Fix | None, 
         return None, "position not in frame"
     lat = _scaled(raw_lat, rules.latitude_scale, rules.latitude_offset)
     lng = _scaled(raw_lng, rules.longitude_scale, rules.longitude_offset)
-    if lat == 0 and lng == 0:
+    reason = no_fix_reason(lat, lng)
+    if reason == "zero":
         return None, "placeholder position 0,0"
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+    if reason is not None:
         return None, f"position out of range: {lat}, {lng}"
     return Fix(latitude=lat, longitude=lng, source="gps"), None
 

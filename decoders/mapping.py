@@ -72,12 +72,15 @@ def events_for(
     now: datetime,
     sequence: int | None = None,
     device_id: str | None = None,
+    trusted: bool = True,
 ) -> tuple[list[DeviceEvent], DeviceState]:
     """The AURA events one uplink's messages produce, and the device's state afterwards.
 
     ``now`` is the uplink's network time (when the network received it), also for a replay.
     ``device_id`` is the id AURA gave the device when it was linked, if the caller knows it;
-    otherwise the template's rule derives it from ``serial``.
+    otherwise the template's rule derives it from ``serial``. ``trusted`` is False for a frame
+    decoded with warnings: its alerts count, its cancels do not (docs/design.md §14 "Safety
+    asymmetry": a garbled frame must never stand a real callout down).
     """
     if device_id is None:
         device_id = template.device_id.derive(serial)
@@ -101,6 +104,8 @@ def events_for(
 
     for received in messages:
         message = _meaning(template, received)
+        if isinstance(message, Cancel) and not trusted:
+            continue
         if isinstance(message, Alert):
             state = _alert(template, message, state, now, emit)
         elif isinstance(message, Location):

@@ -9,7 +9,7 @@ hands back plain JSON-safe dicts instead of ``Container`` objects.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -17,25 +17,34 @@ import construct as cs
 
 # Re-exported: models declare their schemas with these next to Layout.
 from decoders.adapters import HexBytes as HexBytes
+from decoders.adapters import Invalid
 from decoders.adapters import Named as Named
 from decoders.adapters import Scaled as Scaled
 from decoders.errors import (
     DecodeError,
     ShortFrame,
     TrailingBytes,
-    UnknownMessageType,
-    UnknownPort,
-    ValueOutOfRange,
 )
 from decoders.fastpath import FastParser, Unfit, derive
+from decoders.types import UplinkWarning
 
 
-def plain(obj: Any) -> Any:
-    """Turn construct results into JSON-safe values: dicts, lists, ints, floats, str, hex."""
+def plain(obj: Any, invalid: list[tuple[str, Invalid]] | None = None, path: str = "") -> Any:
+    """Turn construct results into JSON-safe values: dicts, lists, ints, floats, str, hex.
+    An :class:`Invalid` value becomes its value; with ``invalid`` given, it is also listed there
+    by its field path, so the caller can warn about it."""
     if isinstance(obj, Mapping):
-        return {k: plain(v) for k, v in obj.items() if not k.startswith("_")}
+        return {
+            k: plain(v, invalid, f"{path}{k}" if not path else f"{path}.{k}")
+            for k, v in obj.items()
+            if not k.startswith("_")
+        }
     if isinstance(obj, list):
-        return [plain(v) for v in obj]
+        return [plain(v, invalid, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, Invalid):
+        if invalid is not None:
+            invalid.append((path, obj))
+        return plain(obj.value)
     if isinstance(obj, bytes | bytearray):
         return bytes(obj).hex().upper()
     if isinstance(obj, cs.EnumIntegerString):
@@ -43,26 +52,44 @@ def plain(obj: Any) -> Any:
     return obj
 
 
+def decoder_warning(field: str | None, message: str, offset: int | None = None) -> UplinkWarning:
+    """One decoder warning in the shape of docs/design.md §14."""
+    out: UplinkWarning = {"source": "decoder", "field": field, "message": message}
+    if offset is not None:
+        out["offset"] = offset
+    return out
+
+
 def field_offsets(schema: cs.Construct, base: int = 0, prefix: str = "") -> dict[str, int]:
     """Byte offset of every named field of a fixed-layout struct (bit fields: their byte)."""
-    offsets: dict[str, int] = {}
+    return {
+        name: start // 8 for name, (start, _end) in field_bits(schema, base * 8, prefix).items()
+    }
+
+
+def field_bits(schema: cs.Construct, base: int = 0, prefix: str = "") -> dict[str, tuple[int, int]]:
+    """The bits [start, end) of every named field of a fixed-layout struct, from the frame's
+    first bit (bit 7 of byte 0). A field without a fixed size ends the walk."""
+    spans: dict[str, tuple[int, int]] = {}
     inner = _unwrap(schema)
     if not isinstance(inner, cs.Struct):
-        return offsets
-    bits = _is_bitwise(schema)
-    position = 0
+        return spans
+    unit = 1 if _is_bitwise(schema) else 8
+    position = base
     for sub in inner.subcons:
         name = getattr(sub, "name", None)
-        here = base + (position // 8 if bits else position)
-        if name:
-            offsets[prefix + name] = here
-            if _is_bitwise(sub) or isinstance(_unwrap(sub), cs.Struct):
-                offsets.update(field_offsets(sub, here, prefix + name + "."))
         try:
-            position += sub.sizeof()
+            width = sub.sizeof() * unit
         except cs.SizeofError:
+            width = None
+        if name:
+            spans[prefix + name] = (position, position + (width or 0))
+            if _is_bitwise(sub) or isinstance(_unwrap(sub), cs.Struct):
+                spans.update(field_bits(sub, position, prefix + name + "."))
+        if width is None:
             break
-    return offsets
+        position += width
+    return spans
 
 
 def _unwrap(con: cs.Construct) -> cs.Construct:
@@ -119,20 +146,80 @@ class Layout:
         """A ``struct`` reader derived from the schema (see :mod:`decoders.fastpath`)."""
         return derive(self.schema, self.tail)
 
-    def parse(self, frame: bytes, model: str) -> dict[str, Any]:
-        size = len(frame)
-        if size != self.size and (size < self.size or self.tail is None):
-            self._raise_length(frame, model)
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The top-level fields a parse returns (and a build needs), tail excluded."""
+        return tuple(n for n in self.offsets if "." not in n and not n.startswith("_"))
+
+    @cached_property
+    def bits(self) -> dict[str, tuple[int, int]]:
+        return field_bits(self.schema)
+
+    def read(self, frame: bytes, model: str) -> Reading:
+        """Fields of a frame at least as long as the layout (bytes after it: only into ``tail``,
+        which a caller checks), with a warning for every value the datasheet rules out."""
         fast = self.fast
         if fast is not None:
             try:
-                return fast(frame)
-            except Unfit:  # a rejected value: construct re-parses it and names it
+                return Reading(fast(frame))
+            except Unfit:  # a value the adapters rule out: construct names it
                 pass
-        fields = self.parse_with_construct(frame, model)
+        reading = self._read_with_construct(frame, model)
         if self.tail is not None:
-            fields[self.tail] = frame[self.size :].hex().upper()
-        return fields
+            reading.fields[self.tail] = frame[self.size :].hex().upper()
+        return reading
+
+    def parse(self, frame: bytes, model: str) -> dict[str, Any]:
+        """Fields of a frame of this layout's length (or longer, into ``tail``); values the
+        datasheet rules out are kept, with warnings that :meth:`read` returns."""
+        size = len(frame)
+        if size != self.size and (size < self.size or self.tail is None):
+            self._raise_length(frame, model)
+        return self.read(frame, model).fields
+
+    def read_cut(self, frame: bytes, model: str) -> Reading:
+        """What a frame shorter than the layout still says: the fields whose bits it holds
+        whole, and a warning naming the first field it cuts through."""
+        padded = frame + bytes(self.size - len(frame))
+        reading = self._read_with_construct(padded, model)
+        have = len(frame) * 8
+        leaves = [n for n in self.bits if not any(o.startswith(n + ".") for o in self.bits)]
+        cut = [name for name in leaves if self.bits[name][1] > have]
+        for name in cut:
+            _drop(reading.fields, name)
+        _drop_empty(reading.fields)
+        reading.warnings = [w for w in reading.warnings if w["field"] not in cut]
+        first = min(cut, key=lambda name: self.bits[name][0]) if cut else None
+        reading.warnings.append(
+            decoder_warning(
+                first,
+                f"{self.name} frame is too short: {len(frame)} of {self.size} bytes; "
+                f"fields from {first!r} on are missing",
+                len(frame),
+            )
+        )
+        return reading
+
+    def _read_with_construct(self, frame: bytes, model: str) -> Reading:
+        invalid: list[tuple[str, Invalid]] = []
+        try:
+            fields = plain(self.compiled.parse(frame[: self.size]), invalid)
+        except cs.ConstructError as error:  # no adapter raises; anything else is still ours
+            raise DecodeError(
+                f"{self.name} frame does not parse: {error}",
+                model=model,
+                field=_path_field(error.path),
+                frame=frame,
+            ) from None
+        warnings = [
+            decoder_warning(
+                path,
+                f"{path} is out of range: expected {bad.expected}, got {bad.value}",
+                self.offsets.get(path),
+            )
+            for path, bad in invalid
+        ]
+        return Reading(fields, warnings)
 
     def _raise_length(self, frame: bytes, model: str) -> None:
         if len(frame) < self.size:
@@ -154,39 +241,6 @@ class Layout:
             frame=frame,
         )
 
-    def parse_with_construct(self, frame: bytes, model: str) -> dict[str, Any]:
-        """The reference parse (construct, compiled), which also names every error."""
-        try:
-            return plain(self.compiled.parse(frame[: self.size]))
-        except cs.ValidationError:
-            # Compiled parsers do not know field paths; the interpreter does. Errors are rare,
-            # so re-parse only then to name the field.
-            error = self._interpreted_error(frame)
-            field = _path_field(error.path)
-            raise ValueOutOfRange(
-                f"{self.name} field out of range",
-                model=model,
-                field=field,
-                offset=self.offsets.get(field or ""),
-                expected=_after(str(error), "expected ", ", got"),
-                got=_after(str(error), ", got ", None),
-                frame=frame,
-            ) from None
-        except cs.ConstructError as error:  # any other construct failure is still ours to name
-            raise DecodeError(
-                f"{self.name} frame does not parse: {error}",
-                model=model,
-                field=_path_field(error.path),
-                frame=frame,
-            ) from None
-
-    def _interpreted_error(self, frame: bytes) -> cs.ValidationError:
-        try:
-            self.schema.parse(frame[: self.size])
-        except cs.ValidationError as error:
-            return error
-        raise AssertionError("compiled and interpreted parsers disagree")  # pragma: no cover
-
     def build(self, fields: Mapping[str, Any]) -> bytes:
         data = dict(fields)
         tail = data.pop(self.tail, "") if self.tail else ""
@@ -201,145 +255,28 @@ def _path_field(path: str | None) -> str | None:
     return ".".join(names) or None
 
 
-def _after(text: str, start: str, end: str | None) -> str | None:
-    if start not in text:
-        return None
-    rest = text.split(start, 1)[1]
-    return rest.split(end, 1)[0] if end and end in rest else rest.strip()
+def _drop(fields: dict[str, Any], path: str) -> None:
+    """Remove a dotted field path (and an emptied parent stays, holding what was read)."""
+    *parents, leaf = path.split(".")
+    for name in parents:
+        fields = fields.get(name, {})
+        if not isinstance(fields, dict):
+            return
+    fields.pop(leaf, None)
 
 
-def select(
-    table: Mapping[int, Layout],
-    key: int,
-    *,
-    model: str,
-    field: str,
-    offset: int,
-    frame: bytes,
-) -> Layout:
-    """The layout for a selector value, or :class:`UnknownMessageType` naming the choices."""
-    try:
-        return table[key]
-    except KeyError:
-        raise UnknownMessageType(
-            f"unknown {field}",
-            model=model,
-            field=field,
-            offset=offset,
-            expected="one of " + ", ".join(f"0x{k:02X}" for k in sorted(table)),
-            got=f"0x{key:02X}",
-            frame=frame,
-        ) from None
+def _drop_empty(fields: dict[str, Any]) -> None:
+    """Remove sub-structures a cut left without any field."""
+    for name, value in list(fields.items()):
+        if isinstance(value, dict):
+            _drop_empty(value)
+            if not value:
+                del fields[name]
 
 
-def need(frame: bytes, size: int, *, model: str, field: str) -> None:
-    """Raise :class:`ShortFrame` when a frame is too short to read its selector ``field``."""
-    if len(frame) < size:
-        raise ShortFrame(
-            "frame is too short",
-            model=model,
-            field=field,
-            offset=len(frame),
-            expected=f"at least {size} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
+@dataclass(slots=True)
+class Reading:
+    """What a layout read from a frame: its fields and its warnings (docs/design.md §14)."""
 
-
-def records(
-    frame: bytes,
-    table: Mapping[int, Layout],
-    *,
-    model: str,
-    key_size: int,
-    name: str,
-    key_field: str,
-) -> list[dict[str, Any]]:
-    """Parse a frame that is a run of records (Milesight channels, SenseCAP multi-frame uplinks):
-    each record is the fixed layout its first ``key_size`` bytes (big-endian) select, key included.
-    At least one record is required. Errors name the record (``name[i].field``) and give byte
-    offsets in the whole frame, so a bad record deep in an uplink is still easy to find."""
-    out: list[dict[str, Any]] = []
-    start = 0
-    while True:
-        prefix = f"{name}[{len(out)}]."
-        need(frame, start + key_size, model=model, field=prefix + key_field)
-        key = int.from_bytes(frame[start : start + key_size], "big")
-        if key not in table:
-            raise UnknownMessageType(
-                f"unknown {key_field}",
-                model=model,
-                field=prefix + key_field,
-                offset=start,
-                expected="one of " + ", ".join(f"0x{k:0{2 * key_size}X}" for k in sorted(table)),
-                got=f"0x{key:0{2 * key_size}X}",
-                frame=frame,
-            )
-        layout = table[key]
-        end = start + layout.size
-        if len(frame) < end:
-            raise ShortFrame(
-                f"{layout.name} record is too short",
-                model=model,
-                field=prefix + (layout.field_at(len(frame) - start) or key_field),
-                offset=len(frame),
-                expected=f"{layout.size} bytes from byte {start}",
-                got=f"{len(frame) - start} bytes",
-                frame=frame,
-            )
-        try:
-            out.append(layout.parse(frame[start:end], model))
-        except DecodeError as error:
-            raise type(error)(
-                error.reason,
-                model=model,
-                field=None if error.field is None else prefix + error.field,
-                offset=None if error.offset is None else start + error.offset,
-                expected=error.expected,
-                got=error.got,
-                frame=frame,
-            ) from None
-        start = end
-        if start == len(frame):
-            return out
-
-
-def parse_by_port(
-    layouts: Mapping[int, Layout], frame: bytes, port: int | None, model: str
-) -> dict[str, Any]:
-    """Fields of a frame whose LoRaWAN fPort chooses its layout, named in ``message_type``."""
-    layout = layouts.get(port) if port is not None else None
-    if layout is None:  # decode() refuses these first; parse may be called alone
-        raise UnknownPort("no layout for this port", model=model, field="port", got=port)
-    return {"message_type": layout.name, **layout.parse(frame, model)}
-
-
-def at_most(frame: bytes, size: int, *, model: str) -> None:
-    """Raise :class:`TrailingBytes` for a frame longer than one Sigfox uplink can be."""
-    if len(frame) > size:
-        raise TrailingBytes(
-            "frame is longer than a Sigfox uplink",
-            model=model,
-            offset=size,
-            expected=f"at most {size} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
-
-
-def short_or_long(
-    short: Layout, long: Layout, frame: bytes, *, model: str, field: str
-) -> dict[str, Any]:
-    """Fields of a frame that is ``short``, or ``long`` when it carries the optional trailing
-    ``field``; a length in between is :class:`TrailingBytes` naming that field."""
-    if short.size < len(frame) < long.size:
-        raise TrailingBytes(
-            f"frame has bytes after its {short.size}-byte layout that do not complete {field}",
-            model=model,
-            field=field,
-            offset=short.size,
-            expected=f"{short.size} or {long.size} bytes",
-            got=f"{len(frame)} bytes",
-            frame=frame,
-        )
-    return (long if len(frame) >= long.size else short).parse(frame, model)
+    fields: dict[str, Any]
+    warnings: list[UplinkWarning] = field(default_factory=list)

@@ -42,21 +42,18 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from decoders.models import (
-    MODELS,
-    aura_reference,
-    browan_tbpb100,
-    dragino_lgt92,
-    dragino_trackerd,
-    get_model,
-    milesight_at101,
-    milesight_ws101,
-    oyster_lorawan,
-    oyster_sigfox,
-    sensecap_t1000,
-    sensit_v3,
-    simplepack,
-)
+from decoders.frames import ByPort
+from decoders.models import MODELS, get_model
+from decoders.models.aura import reference as aura_reference
+from decoders.models.browan import tbpb100 as browan_tbpb100
+from decoders.models.digitalmatter import oyster_lorawan, oyster_sigfox
+from decoders.models.dragino import lgt92 as dragino_lgt92
+from decoders.models.dragino import trackerd as dragino_trackerd
+from decoders.models.milesight import at101 as milesight_at101
+from decoders.models.milesight import ws101 as milesight_ws101
+from decoders.models.seeed import sensecap_t1000
+from decoders.models.sigfox import sensit_v3
+from decoders.models.simplehw import simplepack
 from decoders.schema import Layout
 from decoders.testing_bodies import BODIES, NETWORK_MODELS
 from decoders.testing_values import layout_fields
@@ -87,11 +84,6 @@ def _sigfox_tail(layout: Layout) -> st.SearchStrategy[int]:
     return st.integers(0, SIGFOX_MAX - layout.size)
 
 
-def _sensit_config(layout: Layout) -> st.SearchStrategy[int]:
-    """Sens'it: 4 data bytes, then an 8-byte configuration or nothing."""
-    return st.sampled_from([0, sensit_v3.CONFIG_SIZE])
-
-
 def one_layout(
     layouts: Iterable[Layout],
     *,
@@ -115,6 +107,30 @@ def by_port(layouts: Mapping[int, Layout]) -> Shape:
     return Shape(strategy, lambda fields: port_of[fields["message_type"]])
 
 
+def _lorawan_tail(layout: Layout) -> st.SearchStrategy[int]:
+    """Appended bytes after a LoRaWAN layout with a free tail (a list of scanned beacons)."""
+    return st.integers(0, 25)
+
+
+def sized_by_port(
+    frames: ByPort, *, tail: Callable[[Layout], st.SearchStrategy[int]] = _lorawan_tail
+) -> Shape:
+    """Frames of a :class:`~decoders.frames.ByPort` model: each port's layouts (its ``Sized``
+    variants), named in ``message_type``; a layout several ports share travels on the first."""
+    port_of: dict[str, int] = {}
+    for port, sized in frames.table.items():
+        for layout in sized.variants:
+            port_of.setdefault(layout.name, port)
+    layouts = _unique(layout for sized in frames.table.values() for layout in sized.variants)
+
+    def named(layout: Layout) -> st.SearchStrategy[Fields]:
+        found = layout_fields(layout, tail)
+        return found.map(lambda values: {"message_type": layout.name, **values})
+
+    strategy = st.sampled_from(layouts).flatmap(named)
+    return Shape(strategy, lambda fields: port_of[fields["message_type"]])
+
+
 def records(layouts: Iterable[Layout], key: str, *, port: int) -> Shape:
     """Frames that are a run of 1..MAX_RECORDS records, listed under ``key`` (``records``)."""
     record = st.sampled_from(_unique(layouts)).flatmap(layout_fields)
@@ -126,15 +142,13 @@ def records(layouts: Iterable[Layout], key: str, *, port: int) -> Shape:
 SHAPES: dict[str, Shape] = {
     aura_reference.MODEL_ID: one_layout(aura_reference.LAYOUTS.values()),
     simplepack.MODEL_ID: one_layout(simplepack.LAYOUTS.values()),
-    sensit_v3.MODEL_ID: one_layout(sensit_v3.LAYOUTS.values(), tail=_sensit_config),
+    sensit_v3.MODEL_ID: one_layout([*sensit_v3.LAYOUTS.values(), *sensit_v3.WITH_CONFIG.values()]),
     oyster_sigfox.MODEL_ID: one_layout(oyster_sigfox.LAYOUTS.values()),
     browan_tbpb100.MODEL_ID: one_layout(
         [browan_tbpb100.V13, browan_tbpb100.V14], port=browan_tbpb100.PORT
     ),
-    dragino_lgt92.MODEL_ID: one_layout(
-        [dragino_lgt92.SHORT, dragino_lgt92.LONG], port=dragino_lgt92.PORT
-    ),
-    dragino_trackerd.MODEL_ID: by_port(dragino_trackerd.LAYOUTS),
+    dragino_lgt92.MODEL_ID: sized_by_port(dragino_lgt92.FRAMES),
+    dragino_trackerd.MODEL_ID: sized_by_port(dragino_trackerd.FRAMES),
     oyster_lorawan.MODEL_ID: by_port(oyster_lorawan.LAYOUTS),
     milesight_ws101.MODEL_ID: records(
         milesight_ws101.LAYOUTS.values(), "records", port=milesight_ws101.PORT

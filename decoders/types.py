@@ -13,6 +13,9 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 FixSource = Literal["gps", "wifi", "network", "cached"]
+# A part of an uplink that was dropped or is doubtful, in one shape everywhere (docs/design.md
+# §14): {"source": "envelope" | "decoder", "field", "message"}, plus "offset" when known.
+UplinkWarning = dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -77,7 +80,7 @@ class Uplink:
     # Optional parts of the body that were invalid and dropped (a network fix out of range, a
     # malformed device type hint), each {"source": "envelope", "field", "message"}
     # (docs/design.md §14). The rest of the uplink, its frame above all, is kept.
-    warnings: tuple[dict[str, str], ...] = ()
+    warnings: tuple[UplinkWarning, ...] = ()
 
 
 class Message:
@@ -146,17 +149,28 @@ class Status(Message):
 
 @dataclass(slots=True)
 class Decoded:
-    """The result of decoding one frame."""
+    """The result of decoding one frame. ``warnings`` name what was read but not trusted (an
+    impossible value, a record the model does not know, bytes missing after the alarm bits);
+    a frame with warnings is never trusted to stand a callout down (docs/design.md §14)."""
 
     model: str
     fields: dict[str, Any]
     messages: tuple[Message, ...]
     port: int | None = None
+    warnings: tuple[UplinkWarning, ...] = ()
+
+    @property
+    def trusted(self) -> bool:
+        """Decoded without any warning: only such a frame may cancel a callout."""
+        return not self.warnings
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "model": self.model,
             "port": self.port,
             "fields": self.fields,
             "messages": [m.as_dict() for m in self.messages],
         }
+        if self.warnings:
+            out["warnings"] = [dict(w) for w in self.warnings]
+        return out

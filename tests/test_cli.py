@@ -89,7 +89,7 @@ def test_sigfox_callback_bodies_uplink_then_data_advanced_open_one_callout() -> 
         '[{"device_type_id": 1, "device_id": "1A2B3C4D", "message_type": 3, "body": '
         '{"sequenceNumber": "47"}}]}',
     ]
-    assert result.stdout.splitlines()[3].startswith('{"hex": "0399", "error": {"type": ')
+    assert result.stdout.splitlines()[3].startswith('{"hex": "0599", "error": {"type": ')
 
 
 def test_stdin_hex_lines_and_csv() -> None:

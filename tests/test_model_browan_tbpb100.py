@@ -1,14 +1,17 @@
-"""browan-tbpb100: fixture frames build back, the vendor example, pushed buttons as presses
-(never from a keep-alive), the battery formula, and properties."""
+"""browan-tbpb100: the vendor example, the two payload versions (8 and 11 bytes), pushed buttons
+as presses (never from a keep-alive), the battery formula, and properties: a press is never lost
+to a wrong length."""
 
 from __future__ import annotations
+
+import contextlib
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from decoders import Battery, Button, UnknownPort, decode
-from decoders.models import browan_tbpb100
+from decoders import Battery, Button, DecodeError, UnknownPort, decode
+from decoders.models.browan import tbpb100 as browan_tbpb100
 from decoders.schema import plain
 
 MODEL = "browan-tbpb100"
@@ -31,6 +34,28 @@ def test_vendor_unknown_port_example() -> None:
 def test_model_metadata() -> None:
     assert browan_tbpb100.MODEL.ports == (147,)
     assert browan_tbpb100.MODEL.alert_gestures == ("press",)
+    assert browan_tbpb100.FRAMES.sizes == (8, 11)
+
+
+@given(st.binary(min_size=1, max_size=30), st.integers(0, 255))
+def test_button_0_pushed_with_garbage_and_any_length_is_a_press(body: bytes, byte0: int) -> None:
+    frame = bytes([byte0 | 1]) + body[1:]
+    decoded = decode(MODEL, frame, 147)
+    assert Button("press") in decoded.messages
+    assert bool(decoded.warnings) == (len(frame) not in (8, 11))
+
+
+@given(st.binary(min_size=0, max_size=30).filter(lambda b: len(b) not in (8, 11)))
+def test_other_lengths_without_a_press_are_errors(body: bytes) -> None:
+    frame = (bytes([body[0] & 0xFE]) + body[1:]) if body else body
+    with pytest.raises(DecodeError):
+        decode(MODEL, frame, 147)
+
+
+@given(st.binary(max_size=30), st.sampled_from([None, 1, 147]))
+def test_random_bytes_decode_or_raise_decode_error(frame: bytes, port: int | None) -> None:
+    with contextlib.suppress(DecodeError):
+        decode(MODEL, frame, port)
 
 
 body = st.binary(min_size=7, max_size=10).filter(lambda b: len(b) in (7, 10))

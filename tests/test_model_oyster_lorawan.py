@@ -1,34 +1,34 @@
-"""oyster-lorawan: fixture frames build back, the vendor examples, failed fixes never a
-location, man down as a sustained alert, the stats bit field against oyster.js's formulas."""
+"""oyster-lorawan: the vendor examples, failed fixes never a location, man down as a sustained
+alert whatever else the frame holds, impossible coordinates as warnings, the stats bit field
+against oyster.js's formulas, random bytes, build -> parse round trips."""
 
 from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decoders import (
     Alert,
     Battery,
+    DecodeError,
     Fix,
     Location,
     Status,
     UnknownPort,
-    ValueOutOfRange,
     decode,
 )
-from decoders.models import oyster_lorawan
+from decoders.frames import ByPort
+from decoders.models import EXAMPLES
+from decoders.models.digitalmatter import oyster_lorawan
 from decoders.schema import plain
 
 MODEL = "oyster-lorawan"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
+FIXTURE = json.loads(EXAMPLES[MODEL].read_text())
 SIZES = {1: 11, 2: 3, 3: 11, 4: 9}
 
 
@@ -52,39 +52,50 @@ def test_public_vectors() -> None:
 
 
 def test_ports() -> None:
+    assert isinstance(oyster_lorawan.MODEL.frames, ByPort)
     assert oyster_lorawan.MODEL.ports == (1, 2, 3, 4)
     assert {p: layout.size for p, layout in oyster_lorawan.LAYOUTS.items()} == SIZES
+    assert oyster_lorawan.MODEL.roles.alarm == "flags.man_down"
+    assert oyster_lorawan.MODEL.roles.fix_failed == "flags.fix_failed"
     with pytest.raises(UnknownPort):
         decode(MODEL, bytes(11), 5)
     with pytest.raises(UnknownPort):
-        oyster_lorawan.parse(bytes(11), None)
+        oyster_lorawan.MODEL.parse(bytes(11), None)
 
 
 latitudes = st.integers(-900_000_000, 900_000_000)
 longitudes = st.integers(-1_800_000_000, 1_800_000_000)
 
 
-@given(latitudes, longitudes, st.integers(0, 255), st.binary(min_size=2, max_size=2))
-def test_port_1_failed_fixes_are_never_a_location(
+int32 = st.integers(-(2**31), 2**31 - 1)
+
+
+@settings(max_examples=300)
+@given(int32, int32, st.integers(0, 255), st.binary(min_size=2, max_size=2))
+def test_port_1_positions_follow_the_position_policy(
     lat: int, lon: int, flags: int, tail: bytes
 ) -> None:
     frame = struct.pack("<iiB", lat, lon, flags) + tail
-    messages = decode(MODEL, frame, 1).messages
+    decoded = decode(MODEL, frame, 1)
+    messages = decoded.messages
     assert messages[-1] == Battery(voltage_mv=tail[1] * 25)
+    bad = [("latitude", abs(lat) > 900_000_000), ("longitude", abs(lon) > 1_800_000_000)]
+    assert [w["field"] for w in decoded.warnings] == [name for name, out in bad if out]
     if flags & 2:
         assert messages[0] == Status("fix_failed")
-    elif lat == lon == 0:
+    elif lat == lon == 0 or decoded.warnings:
         assert messages[0] == Status("no_fix")
     else:
         assert messages[0] == Location(Fix(lat / 1e7, lon / 1e7, source="gps"))
 
 
-def test_port_1_impossible_latitude_is_out_of_range() -> None:
-    with pytest.raises(ValueOutOfRange) as caught:
-        decode(MODEL, struct.pack("<iiBBB", 900_000_001, 0, 0, 0, 0), 1)
-    assert (caught.value.field, caught.value.offset) == ("latitude", 0)
+def test_port_1_impossible_latitude_is_a_warning_and_no_fix() -> None:
+    decoded = decode(MODEL, struct.pack("<iiBBB", 900_000_001, 0, 0, 0, 0), 1)
+    assert [(w["field"], w["offset"]) for w in decoded.warnings] == [("latitude", 0)]
+    assert decoded.messages == (Status("no_fix"), Battery(voltage_mv=0))
 
 
+@settings(max_examples=300)
 @given(st.binary(min_size=9, max_size=9))
 def test_port_4_always_decodes_and_man_down_is_a_sustained_alert(frame: bytes) -> None:
     messages = decode(MODEL, frame, 4).messages
@@ -96,10 +107,36 @@ def test_port_4_always_decodes_and_man_down_is_a_sustained_alert(frame: bytes) -
     else:
         assert alerts == [] and messages[0] == Status("alarm_clear")
     if failed:
-        assert Status("fix_failed") in messages
+        assert man_down or Status("fix_failed") in messages
         assert not any(isinstance(m, Location) for m in messages)
         assert all(a.fix is None for a in alerts)
     assert messages[-1] == Battery(voltage_mv=frame[7] * 25)
+
+
+@settings(max_examples=300)
+@given(st.binary(min_size=9, max_size=9), st.integers(9, 20), st.binary(max_size=11))
+def test_man_down_in_a_cut_or_overlong_frame_still_raises_the_alarm(
+    frame: bytes, length: int, more: bytes
+) -> None:
+    frame = (frame[:8] + bytes([frame[8] | 0b100]) + more)[:length]
+    decoded = decode(MODEL, frame, 4)
+    assert [(m.trigger, m.sustained) for m in decoded.messages if isinstance(m, Alert)] == [
+        ("man_down", True)
+    ]
+    if len(frame) != 9:
+        assert not decoded.trusted  # the length is a warning
+
+
+@settings(max_examples=500)
+@given(st.sampled_from([1, 2, 3, 4]), st.binary(max_size=16))
+def test_random_bytes_decode_or_raise_decode_error_only(port: int, frame: bytes) -> None:
+    try:
+        decoded = decode(MODEL, frame, port)
+    except DecodeError as error:
+        assert error.model == MODEL
+        return
+    if port == 4 and len(frame) > 8 and frame[8] & 0b100:
+        assert any(isinstance(m, Alert) for m in decoded.messages)
 
 
 def _stats_by_oyster_js(b: bytes) -> dict[str, int]:
@@ -136,13 +173,15 @@ def test_downlink_acks(frame: bytes) -> None:
 @given(latitudes, longitudes, st.binary(min_size=3, max_size=3))
 def test_port_1_frames_build_back(lat: int, lon: int, tail: bytes) -> None:
     frame = struct.pack("<ii", lat, lon) + tail
-    assert oyster_lorawan.build(decode(MODEL, frame, 1).fields) == frame
+    assert oyster_lorawan.MODEL.build(decode(MODEL, frame, 1).fields) == frame
 
 
 @given(st.sampled_from([2, 3, 4]), st.data())
 def test_valid_frames_build_back_and_compiled_parsers_agree(port: int, data: Any) -> None:
     frame = data.draw(st.binary(min_size=SIZES[port], max_size=SIZES[port]))
     decoded = decode(MODEL, frame, port)
-    assert oyster_lorawan.build(decoded.fields) == frame
+    if decoded.warnings:  # port 4 coordinates beyond ±90/±180: shown, not built
+        return
+    assert oyster_lorawan.MODEL.build(decoded.fields) == frame
     layout = oyster_lorawan.LAYOUTS[port]
     assert plain(layout.compiled.parse(frame)) == plain(layout.schema.parse(frame))

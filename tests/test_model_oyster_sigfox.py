@@ -1,18 +1,19 @@
-"""oyster-sigfox: fixture frames field by field, error cases, failed fixes, and properties."""
+"""oyster-sigfox: the vendor's vectors, the position policy (failed fixes, 0/0, impossible
+coordinates as warnings), record types, and properties: random bytes raise only DecodeError,
+build -> parse round trips."""
 
 from __future__ import annotations
 
 import json
 import struct
-from pathlib import Path
-from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decoders import (
     Battery,
+    DecodeError,
     Fix,
     Location,
     ShortFrame,
@@ -21,17 +22,17 @@ from decoders import (
     UnknownMessageType,
     decode,
 )
-from decoders.models import oyster_sigfox
+from decoders.frames import BySelector
+from decoders.models import EXAMPLES
+from decoders.models.digitalmatter import oyster_sigfox
 from decoders.schema import plain
 
 MODEL = "oyster-sigfox"
-FIXTURE = json.loads(
-    (Path(__file__).resolve().parent.parent / "fixtures" / "frames" / f"{MODEL}.json").read_text()
-)
+EXAMPLE = json.loads(EXAMPLES[MODEL].read_text())
 
 
-def test_fixture_is_for_this_model() -> None:
-    assert FIXTURE["model"] == MODEL
+def test_examples_are_for_this_model() -> None:
+    assert EXAMPLE["model"] == MODEL
 
 
 def test_public_vector() -> None:
@@ -46,7 +47,11 @@ def test_public_vector() -> None:
     )
 
 
-def test_model_is_sigfox_without_gestures() -> None:
+def test_model_is_declared_as_data() -> None:
+    frames = oyster_sigfox.MODEL.frames
+    assert isinstance(frames, BySelector)
+    assert (frames.offset, frames.mask, frames.max_size) == (0, 0x0F, 12)
+    assert oyster_sigfox.MODEL.roles.fix_failed == "header.last_fix_failed"
     assert oyster_sigfox.MODEL.network == "sigfox"
     assert oyster_sigfox.MODEL.alert_gestures == ()
 
@@ -79,36 +84,62 @@ def test_short_fixed_records(record_type: int, length: int) -> None:
     assert caught.value.offset == length
 
 
-coordinates = st.tuples(
-    st.integers(-900_000_000, 900_000_000), st.integers(-1_800_000_000, 1_800_000_000)
-)
-
-
 def _position(flags: int, lat_raw: int, lon_raw: int, tail: bytes) -> bytes:
     return bytes([flags << 4]) + struct.pack("<ii", lat_raw, lon_raw) + tail
 
 
-@given(st.integers(0, 15), coordinates, st.binary(min_size=3, max_size=3))
-def test_a_failed_fix_never_becomes_a_location(flags: int, coords: Any, tail: bytes) -> None:
-    decoded = decode(MODEL, _position(flags, *coords, tail))
-    kinds = [m.kind for m in decoded.messages]
+def test_both_coordinates_zero_is_no_fix_one_zero_is_a_place() -> None:
+    assert decode(MODEL, _position(1, 0, 0, b"\0\0\x90")).messages[0] == Status("no_fix")
+    equator = decode(MODEL, _position(1, 0, 13401526, b"\0\0\x90")).messages[0]
+    assert equator == Location(Fix(0.0, 1.3401526, source="gps"))
+
+
+int32 = st.integers(-(2**31), 2**31 - 1)
+in_range = st.tuples(
+    st.integers(-900_000_000, 900_000_000), st.integers(-1_800_000_000, 1_800_000_000)
+)
+
+
+@settings(max_examples=300)
+@given(st.integers(0, 15), int32, int32, st.binary(min_size=3, max_size=3))
+def test_any_position_decodes_under_the_position_policy(
+    flags: int, lat: int, lon: int, tail: bytes
+) -> None:
+    decoded = decode(MODEL, _position(flags, lat, lon, tail))
+    head, battery = decoded.messages
+    assert battery == Battery(voltage_mv=tail[2] * 25)
+    impossible = abs(lat) > 900_000_000 or abs(lon) > 1_800_000_000
+    assert [w["field"] for w in decoded.warnings] == [
+        name
+        for name, bad in (
+            ("latitude", abs(lat) > 900_000_000),
+            ("longitude", abs(lon) > 1_800_000_000),
+        )
+        if bad
+    ]
     if flags & 0b10:  # byte 0 bit 5: last fix failed
-        assert kinds == ["status", "battery"]
-        assert decoded.messages[0] == Status("fix_failed")
+        assert head == Status("fix_failed")
+    elif impossible or lat == lon == 0:
+        assert head == Status("no_fix")
     else:
-        assert kinds == ["location", "battery"]
-        fix = decoded.messages[0].fix  # type: ignore[attr-defined]
-        assert fix == Fix(coords[0] / 1e7, coords[1] / 1e7, source="gps")
-        assert fix.is_fresh
-    assert decoded.messages[1] == Battery(voltage_mv=tail[2] * 25)
+        assert head == Location(Fix(lat / 1e7, lon / 1e7, source="gps"))
+        assert head.fix.is_fresh  # type: ignore[attr-defined]
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=16))
+def test_random_bytes_decode_or_raise_decode_error_only(frame: bytes) -> None:
+    try:
+        decode(MODEL, frame)
+    except DecodeError as error:
+        assert error.model == MODEL
 
 
 valid_frames = st.one_of(
     st.builds(
-        _position,
+        lambda flags, coords, tail: _position(flags, *coords, tail),
         st.integers(0, 15),
-        st.integers(-900_000_000, 900_000_000),
-        st.integers(-1_800_000_000, 1_800_000_000),
+        in_range,
         st.binary(min_size=3, max_size=3),
     ),
     st.builds(
@@ -123,13 +154,10 @@ valid_frames = st.one_of(
 
 
 @given(valid_frames)
-def test_valid_frames_decode_and_build_back(frame: bytes) -> None:
+def test_valid_frames_build_back_and_compiled_parsers_agree(frame: bytes) -> None:
     decoded = decode(MODEL, frame)
-    assert oyster_sigfox.build(decoded.fields) == frame
-
-
-@given(valid_frames)
-def test_compiled_and_interpreted_parsers_agree(frame: bytes) -> None:
+    assert decoded.trusted
+    assert oyster_sigfox.MODEL.build(decoded.fields) == frame
     layout = oyster_sigfox.LAYOUTS[frame[0] & 0x0F]
     head = frame[: layout.size]
     assert plain(layout.compiled.parse(head)) == plain(layout.schema.parse(head))

@@ -1,5 +1,6 @@
-"""sensecap-t1000: fixture uplinks build back, several frames per uplink, SOS as a sustained
-alert wherever it is, failed positioning and scans never a location, and properties."""
+"""sensecap-t1000: several frames per uplink, SOS as a sustained alert wherever it is (also
+before unknown or cut frames), the position policy, the 0x11 fix-failed frame, scans never a
+location, and properties."""
 
 from __future__ import annotations
 
@@ -7,23 +8,27 @@ import json
 import struct
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decoders import (
     Alert,
     Battery,
     Button,
+    DecodeError,
+    Fix,
     Location,
     ShortFrame,
     Status,
     UnknownMessageType,
     decode,
 )
-from decoders.models import sensecap_t1000
+from decoders.models.seeed import sensecap_t1000 as sensecap_t1000
 from decoders.schema import plain
+from decoders.testing_values import layout_fields
 
 MODEL = "sensecap-t1000"
+BUILD = sensecap_t1000.MODEL.build
 # total frame sizes, id included (the SenseCAP TTN decoder's package lengths / 2)
 SIZES = {
     0x01: 47, 0x02: 16, 0x03: 32, 0x04: 10, 0x05: 5, 0x06: 22, 0x07: 42, 0x08: 35, 0x09: 18,
@@ -76,7 +81,7 @@ def test_several_frames_per_uplink_decode_in_order_and_build_back(parts: list[by
     assert [f["frame_id"] for f in decoded.fields["frames"]] == [
         sensecap_t1000.LAYOUTS[p[0]].name for p in parts
     ]
-    assert sensecap_t1000.build(decoded.fields) == uplink
+    assert BUILD(decoded.fields) == uplink
     json.dumps(decoded.as_dict())
 
 
@@ -110,16 +115,25 @@ def test_only_gnss_frames_can_carry_a_fix(part: bytes) -> None:
     fixes = [m.fix for m in messages if isinstance(m, Location | Alert) and m.fix is not None]
     if part[0] not in POSITION_FRAMES:
         assert fixes == []
-    for fix in fixes:
-        assert fix.latitude != 0 and fix.longitude != 0
+    for fix in fixes:  # the position policy: both zero is no fix, one zero is a place
+        assert not (fix.latitude == 0 and fix.longitude == 0)
         assert abs(fix.latitude) <= 90 and abs(fix.longitude) <= 180
 
 
 @given(st.integers(1, 255), st.binary(min_size=13, max_size=13))
-def test_failed_positioning_is_never_a_location(code: int, body: bytes) -> None:
+def test_the_fix_failed_frame_is_never_a_location(code: int, body: bytes) -> None:
     messages = decode(MODEL, bytes([0x11, code]) + body[:12], 5).messages
     assert not any(isinstance(m, Location) for m in messages)
-    assert messages[0].kind == "status" and messages[0].event == "positioning_failed"
+    if body[2] & 0x40:  # SOS: the alert goes out without a fix
+        assert messages[0] == Alert("sos", None, sustained=True)
+    else:
+        reason = sensecap_t1000.POSITIONING.get(code, f"code {code}")
+        assert messages[:2] == (Status("alarm_clear"), Status("fix_failed", reason))
+
+
+def test_a_fix_failed_frame_reporting_success_says_nothing_of_the_position() -> None:
+    messages = decode(MODEL, "110000000065F5E10000C9000C3E", 5).messages
+    assert messages == (Status("alarm_clear"), Battery(percent=62))
 
 
 def test_gnss_fix_is_dated_and_zero_is_no_fix() -> None:
@@ -130,24 +144,77 @@ def test_gnss_fix_is_dated_and_zero_is_no_fix() -> None:
     assert Status("no_fix") in decode(MODEL, b"\x09" + zero, 5).messages
 
 
+@pytest.mark.parametrize(("lon", "lat"), [(8_541_694, 0), (0, 47_376_887)])
+def test_one_zero_coordinate_is_a_fix(lon: int, lat: int) -> None:
+    body = struct.pack(">3sBIiiB", b"\0\0\0", 0, 0, lon, lat, 60)
+    messages = decode(MODEL, b"\x09" + body, 5).messages
+    assert Location(Fix(lat / 1e6, lon / 1e6, source="gps")) in messages
+
+
 @pytest.mark.parametrize("code", [c for c in range(256) if c not in SIZES])
-def test_undefined_frame_ids_name_their_offset(code: int) -> None:
+def test_undefined_frame_ids_are_an_error_first_and_a_warning_later(code: int) -> None:
     with pytest.raises(UnknownMessageType) as caught:
-        decode(MODEL, bytes.fromhex("0564010001") + bytes([code]) + bytes(30), 5)
-    assert (caught.value.field, caught.value.offset) == ("frames[1].frame_id", 5)
+        decode(MODEL, bytes([code]) + bytes(30), 5)
+    assert (caught.value.field, caught.value.offset) == ("frames[0].frame_id", 0)
+    decoded = decode(MODEL, bytes.fromhex("0564010001") + bytes([code]) + bytes(30), 5)
+    assert decoded.messages == (Battery(percent=100),)
+    assert [(w["field"], w["offset"]) for w in decoded.warnings] == [("frames[1].frame_id", 5)]
 
 
 @pytest.mark.parametrize("code", sorted(SIZES))
-def test_a_cut_frame_is_short(code: int) -> None:
-    whole = bytes.fromhex("0564010001") + bytes([code]) + bytes(SIZES[code] - 1)
-    for cut in range(6, len(whole)):
+def test_a_cut_frame_is_short_first_and_a_warning_later(code: int) -> None:
+    whole = bytes([code]) + bytes(SIZES[code] - 1)
+    for cut in range(0, len(whole)):
         with pytest.raises(ShortFrame) as caught:
             decode(MODEL, whole[:cut], 5)
         assert caught.value.offset == cut
-        assert caught.value.field.startswith("frames[1].")
+        decoded = decode(MODEL, bytes.fromhex("0564010001") + whole[:cut], 5)
+        assert decoded.messages == (Battery(percent=100),)
+        assert [w["offset"] for w in decoded.warnings] == ([5] if cut else [])
+        if cut:
+            assert decoded.warnings[0]["field"].startswith("frames[1].")
 
 
 @given(frames)
 def test_compiled_and_interpreted_parsers_agree(part: bytes) -> None:
     layout = sensecap_t1000.LAYOUTS[part[0]]
     assert plain(layout.compiled.parse(part)) == plain(layout.schema.parse(part))
+
+
+# -- the rule: readable SOS bits always raise the alarm (docs/design.md §14) --------------------
+
+
+@settings(max_examples=300)
+@given(st.lists(frames, max_size=2), frames, st.binary(max_size=40))
+def test_sos_before_unknown_or_cut_frames_is_still_an_alert(
+    before: list[bytes], sos: bytes, junk: bytes
+) -> None:
+    if sos[0] not in EVENT_FRAMES:
+        return
+    sos = _frame(sos[0], sos[1:], sos[EVENT_FRAMES[sos[0]] + 2] | 0x40)
+    decoded = decode(MODEL, b"".join([*before, sos]) + junk, 5)
+    assert any(isinstance(m, Alert) and m.trigger == "sos" for m in decoded.messages)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=64))
+def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
+    try:
+        decoded = decode(MODEL, frame, 5)
+    except DecodeError as error:
+        assert error.model == MODEL
+        return
+    json.dumps(decoded.as_dict())
+    if decoded.trusted:
+        assert BUILD(decoded.fields) == frame
+
+
+FRAME_FIELDS = st.sampled_from(list(sensecap_t1000.LAYOUTS.values())).flatmap(layout_fields)
+
+
+@given(st.lists(FRAME_FIELDS, min_size=1, max_size=3))
+def test_generated_fields_build_and_parse_back(parts: list[dict]) -> None:
+    values = {"frames": parts}
+    decoded = decode(MODEL, BUILD(values), 5)
+    assert decoded.fields == values
+    assert decoded.trusted

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.webhook_support import (
     AppServer,
     aura_posts,
     read_config,
+    run_cli,
     settled,
     wait_until,
     write_config,
@@ -255,3 +257,137 @@ def test_offline_decode_picks_the_template_per_body(tmp_path: Path) -> None:
     assert out[0]["events"][0]["device_type_id"] == 21
     assert out[1]["events"][0]["message_type"] == NEW_CALLOUT
     assert out[2]["error"]["type"] == "NoTemplate"
+
+
+# -- store replay --undecodable (issue 12, point 5) ----------------------------------------------
+
+# Onboarding mistakes: the TTS application points at the wrong model (it rejects the WS101 press:
+# wrong fPort), and the tracker template names another device profile (no template matches).
+BROKEN_TEMPLATES = TEMPLATES.replace(
+    'model = "milesight-ws101"', 'model = "dragino-lgt92"'
+).replace(
+    f'chirpstack_device_profiles = ["{PROFILE}"]', 'chirpstack_device_profiles = ["other-profile"]'
+)
+
+
+def _replay(config: Path) -> Any:
+    return run_cli("store", "replay", "--undecodable", "--config", str(config))
+
+
+def _fixed_config(app: AppServer, sim_url: str, tmp_path: Path) -> Path:
+    """The corrected templates, on the same store as the running service."""
+    return write_config(
+        tmp_path / "fixed.toml", aura_url=sim_url, templates=TEMPLATES, data_dir=app.config.data_dir
+    )
+
+
+@pytest.fixture
+def broken_stack(tmp_path: Path):
+    with run_simulator() as sim:
+        path = write_config(tmp_path / "c.toml", aura_url=sim.url, templates=BROKEN_TEMPLATES)
+        with AppServer(read_config(path)) as app:
+            yield sim, app
+
+
+def test_ttn_undecodable_uplinks_are_replayed_once_after_the_template_fix(
+    broken_stack, tmp_path: Path
+) -> None:
+    sim, app = broken_stack
+    # The press is followed by a record the WS101 table lacks: decoded with a warning.
+    press = ttn_uplink(WS101_SHORT_PRESS + bytes.fromhex("FE77AABB"), f_cnt=7)
+    runt = ttn_uplink(WS101_SHORT_PRESS[:1], f_cnt=8)  # one byte: no model can read it
+    assert [post_ttn(app, body).json()["status"] for body in (press, runt)] == ["stored"] * 2
+    before = {u.record.dedup_key: u for u in app.store.list_uplinks(status="undecodable")}
+    assert len(before) == 2
+    assert all("expected fPort 2, got 85" in u.error for u in before.values())
+    assert app.store.list_events() == []
+
+    replay = _replay(_fixed_config(app, sim.url, tmp_path))
+
+    assert replay.returncode == 1, replay.stderr  # the runt is still undecodable, and says so
+    assert "1 uplink(s) decoded, 1 still undecodable" in replay.stdout
+    runt_key = "ttn:app1:dev1:AXA50tHUGUucuzS/bCGMNw==:8"
+    assert f"({runt_key}) still undecodable: milesight-ws101: frame is too short" in replay.stderr
+    posts = wait_until(lambda: aura_posts(sim, ok=True), what="the replayed press at AURA")
+    assert [p["body"] for p in posts] == [
+        {
+            "device_type_id": 21,
+            "device_id": "001C0530",
+            "message_type": NEW_CALLOUT,
+            "location": {"sequenceNumber": "7"},
+        }
+    ]
+    # The same uplink rows, under the same keys: decoded now, with the new model.
+    after = {u.record.dedup_key: u for u in app.store.list_uplinks()}
+    assert after.keys() == before.keys()
+    press_key = "ttn:app1:dev1:AXA50tHUGUucuzS/bCGMNw==:7"
+    assert (after[press_key].id, after[press_key].status) == (before[press_key].id, "decoded")
+    assert (after[press_key].model, after[press_key].template) == ("milesight-ws101", "sos-button")
+    assert [(w["source"], w["field"], w["offset"]) for w in after[press_key].record.warnings] == [
+        ("decoder", "records[1].record", 3)
+    ]  # the replay's decoder warnings are kept beside the uplink too
+    assert (after[runt_key].status, after[runt_key].model) == ("undecodable", "milesight-ws101")
+    wait_until(lambda: settled(app.store), what="delivery")
+
+    again = _replay(_fixed_config(app, sim.url, tmp_path))
+    assert again.returncode == 1, again.stderr
+    assert "0 uplink(s) decoded, 1 still undecodable" in again.stdout
+    time.sleep(0.3)  # the worker polls every 0.1 s: anything queued again would be sent by now
+    assert len(aura_posts(sim)) == 1
+    assert len(app.store.list_events()) == 1
+    assert sum(app.store.status()["uplinks"].values()) == 2
+
+
+def test_chirpstack_undecodable_uplinks_are_replayed_as_the_event_they_were(
+    broken_stack, tmp_path: Path
+) -> None:
+    """The ``?event=`` is not stored: the key and body say it. An ``up`` whose deduplicationId
+    looks like another event's key (``status:…``) is still an ``up``; one without a
+    deduplicationId is keyed by its body's digest; a real ``status`` event is not replayed."""
+    sim, app = broken_stack
+    frames = {"d-1": LGT92_SOS, "status:d-2": LGT92_SOS, None: LGT92_CLEAR}
+    for dedup, frame in frames.items():
+        body = chirpstack_body(frame, dedup=dedup or "")
+        if dedup is None:
+            del body["deduplicationId"]
+        assert post_chirpstack(app, "up", body).json()["status"] == "stored"
+    status = chirpstack_body(dedup="s-1", batteryLevel=88.3)
+    assert post_chirpstack(app, "status", status).json()["status"] == "stored"
+    before = {u.record.dedup_key: u for u in app.store.list_uplinks()}
+    undecodable = {key for key, u in before.items() if u.status == "undecodable"}
+    assert len(undecodable) == 3 and {"chirpstack:d-1", "chirpstack:status:d-2"} < undecodable
+    assert before["chirpstack:status:s-1"].status == "ignored"  # no template: nothing to do
+
+    replay = _replay(_fixed_config(app, sim.url, tmp_path))
+
+    assert replay.returncode == 0, replay.stderr
+    assert "3 uplink(s) decoded, 0 still undecodable" in replay.stdout
+    wait_until(lambda: len(aura_posts(sim, ok=True)) == 3, what="the replayed uplinks at AURA")
+    wait_until(lambda: settled(app.store), what="delivery")
+    posts = aura_posts(sim, ok=True)
+    # As live ingest made of them (test_chirpstack_alarm_state_opens_one_callout_then_updates).
+    assert [p["body"]["message_type"] for p in posts] == [
+        NEW_CALLOUT,
+        LOCATION_UPDATED,
+        LOCATION_UPDATED,
+    ]
+    assert {(p["body"]["device_type_id"], p["body"]["device_id"]) for p in posts} == {
+        (22, "01010101")
+    }
+    assert len(sim.state.callouts()) == 1
+    after = {u.record.dedup_key: u for u in app.store.list_uplinks()}
+    assert after.keys() == before.keys()
+    assert {key: u.id for key, u in after.items()} == {key: u.id for key, u in before.items()}
+    assert after["chirpstack:status:s-1"].status == "ignored"
+    decoded = [u for u in after.values() if u.status == "decoded"]
+    assert {u.record.dedup_key for u in decoded} == undecodable
+    assert {(u.model, u.template) for u in decoded} == {("dragino-lgt92", "tracker")}
+
+    again = _replay(_fixed_config(app, sim.url, tmp_path))
+    assert (again.returncode, again.stdout.strip()) == (
+        0,
+        "0 uplink(s) decoded, 0 still undecodable",
+    )
+    time.sleep(0.3)
+    assert len(aura_posts(sim)) == 3
+    assert len(app.store.list_events()) == 3

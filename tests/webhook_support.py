@@ -48,7 +48,7 @@ TTN_SECRET = "ttn-test-secret"
 OPERATOR_SECRET = "operator-test-secret"  # [service] operator_secret: opens /status.json
 CLIENT_ID, CLIENT_SECRET = "aura-sim-client", "aura-sim-secret"
 
-# aura-reference frames (docs/design.md §7; decoders/models/aura_reference.py).
+# aura-reference frames (docs/design.md §7; decoders/models/aura/reference.py).
 ALERT = "01F07010E410B88DC20A5700"  # alert, fix -26.10911 / 28.053037, battery 87 %
 ALERT_NO_FIX = "017FFFFFFF7FFFFFFFFF4000"  # alert without a fix, battery 64 %
 CANCEL = "0300"

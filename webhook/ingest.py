@@ -14,19 +14,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from decoders import decode
+from decoders.envelopes.lorawan import parse_chirpstack, parse_ttn
 from decoders.envelopes.shown import printable
 from decoders.envelopes.sigfox import parse_sigfox
-from decoders.errors import DecodeError
+from decoders.errors import DecodeError, EnvelopeError
 from decoders.mapping import events_for
 from decoders.templates import Template, select_template
-from decoders.types import Battery, Location, Message, Status, Uplink
-from webhook.store import IngestResult, Plan, PlanFn, StoredUplink, TxReader
+from decoders.types import Battery, Location, Message, Status, Uplink, UplinkWarning
+from webhook.store import IngestResult, Plan, PlanFn, StoredUplink, TxReader, UplinkRecord
 
 log = logging.getLogger("aura_uplink.ingest")
 IGNORED = Plan(status="ignored")
 
 # Key suffix of a Sigfox DATA_ADVANCED callback: the same radio message as the DATA callback.
 ADVANCED = ":advanced"
+# How the LoRaWAN routes' dedup keys start (docs/networks.md §3): they say which route it was.
+TTN_KEY = "ttn:"
+CHIRPSTACK_KEY = "chirpstack:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,8 @@ class Prepared:
 
     plan: PlanFn
     error: str | None = None
+    # What the decoder read but did not trust (docs/design.md §14), kept beside the uplink.
+    warnings: tuple[UplinkWarning, ...] = ()
 
 
 def plan_uplink(
@@ -52,6 +58,7 @@ def plan_uplink(
     if template is None:
         return _undecodable(f"no template matches {uplink.network} device {uplink.device}")
     messages: tuple[Message, ...] = ()
+    warnings: tuple[UplinkWarning, ...] = ()
     if uplink.kind == "status":
         # A network's device-status report: the level when it has one, else a heartbeat (the
         # mapping repeats the last known level at most once per heartbeat interval).
@@ -63,7 +70,8 @@ def plan_uplink(
         if uplink.payload_error is not None:
             return _undecodable(uplink.payload_error, template)
         try:
-            messages = decode(template.model, uplink.payload, uplink.port).messages
+            decoded = decode(template.model, uplink.payload, uplink.port)
+            messages, warnings = decoded.messages, decoded.warnings
         except DecodeError as error:
             return _undecodable(str(error), template)
         except Exception as error:  # a decoder bug must not lose a possible panic
@@ -87,6 +95,7 @@ def plan_uplink(
             now=now,
             device_id=_aura_device_id(reader, uplink.device),
             sequence=uplink.sequence,
+            trusted=not warnings,
         )
         return Plan(
             status="decoded",
@@ -96,7 +105,7 @@ def plan_uplink(
             states={device_key: state},
         )
 
-    return Prepared(plan)
+    return Prepared(plan, warnings=warnings)
 
 
 def log_warnings(uplink: Uplink, result: IngestResult) -> None:
@@ -138,12 +147,62 @@ def _undecodable(error: str, template: Template | None = None) -> Prepared:
 
 def replan_stored(stored: StoredUplink, templates: Mapping[str, Template]) -> Prepared:
     """A fresh plan for a stored uplink (``aura-uplink store replay --undecodable``), from its
-    raw callback body, with the templates and models as they are now."""
-    record = stored.record
-    key = record.dedup_key
-    if record.network != "sigfox":
-        raise ValueError(f"re-decoding {record.network} uplinks is not supported yet")
-    uplink = replace(parse_sigfox(record.raw), dedup_key=key)
-    partner = key.removesuffix(ADVANCED) if key.endswith(ADVANCED) else key + ADVANCED
+    raw callback body, with the templates and models as they are now: the same parser, template
+    choice and plan as the route that accepted it, under the stored dedup key (so the store
+    updates that uplink, never adds a second). A body that cannot be parsed again, or whose
+    sender cannot be told, is a :class:`ValueError` naming the uplink."""
+    uplink, partner = _parse_stored(stored.record)
     template = select_template(templates, uplink)
     return plan_uplink(uplink, template, now=uplink.received_at, partner_key=partner)
+
+
+def _parse_stored(record: UplinkRecord) -> tuple[Uplink, str | None]:
+    """The :class:`Uplink` a route made of ``record``'s raw body, and its partner key.
+
+    Which route it was is not a column: the dedup key says it (docs/networks.md §3), and that
+    holds for uplinks stored by any version. ``sigfox`` records came from the Sigfox callbacks
+    (DATA_ADVANCED ones end in ``:advanced``); LoRaWAN keys start with ``ttn:`` (The Things
+    Stack) or ``chirpstack:`` (ChirpStack, whose ``?event=`` is found by
+    :func:`_parse_chirpstack_stored`). The received time stored with the uplink stands in for a body
+    without one, as the clock did when it arrived."""
+    key = record.dedup_key
+    partner: str | None = None
+    if record.network == "sigfox":
+        uplink = parse_sigfox(record.raw)
+        partner = key.removesuffix(ADVANCED) if key.endswith(ADVANCED) else key + ADVANCED
+    elif record.network == "lorawan" and key.startswith(TTN_KEY):
+        uplink = parse_ttn(record.raw, now=record.received_at)
+    elif record.network == "lorawan" and key.startswith(CHIRPSTACK_KEY):
+        uplink = _parse_chirpstack_stored(record)
+    else:
+        raise ValueError(
+            f"cannot re-decode {record.network} uplink {printable(key, 200)}: its key names no"
+            " network route this version reads (sigfox, ttn:, chirpstack:)"
+        )
+    return replace(uplink, dedup_key=key), partner
+
+
+def _parse_chirpstack_stored(record: UplinkRecord) -> Uplink:
+    """``record``'s body parsed as the ``?event=`` ChirpStack posted it with (the event is not
+    stored, and an ``up`` read as ``status`` would be another uplink). The route keys an ``up``
+    event ``chirpstack:<id>`` and any other ``chirpstack:<event>:<id>``, where ``<id>`` comes
+    from the body (its ``deduplicationId``, else its digest); so the body gives back the stored
+    key under exactly one event, and that is the one (``up`` is tried first: a
+    ``deduplicationId`` may itself hold a colon)."""
+    key = record.dedup_key
+    named = key.removeprefix(CHIRPSTACK_KEY).partition(":")
+    candidates = ["up"] if not named[1] or named[0] == "up" else ["up", named[0]]
+    refused: EnvelopeError | None = None
+    for event in candidates:
+        try:
+            uplink = parse_chirpstack(record.raw, event, now=record.received_at)
+        except EnvelopeError as error:
+            refused = refused or error
+            continue
+        if uplink.dedup_key == key:
+            return uplink
+    why = f" ({refused})" if refused is not None else ""
+    raise ValueError(
+        f"cannot tell which ChirpStack event uplink {printable(key, 200)} was: its stored body"
+        f" does not give back its key under ?event={' or ?event='.join(candidates)}{why}"
+    )

@@ -17,6 +17,7 @@ from decoders.envelopes.coerce import as_text, mapping, number, text
 from decoders.envelopes.limits import EPOCH_S, POSITION, Limits
 from decoders.envelopes.shown import shown
 from decoders.errors import EnvelopeError
+from decoders.position import position
 from decoders.types import Fix, FixSource
 
 
@@ -97,11 +98,10 @@ def network_fix(
     location = mapping(value, where)
     latitude = number(location, "latitude", POSITION, required=False, at=where)
     longitude = number(location, "longitude", POSITION, required=False, at=where)
-    if latitude is None or longitude is None or (latitude == 0 and longitude == 0):
-        return None
-    return Fix(
-        latitude=latitude,
-        longitude=longitude,
+    # The one position policy (docs/design.md §14): 0/0 and the like are no fix.
+    return position(
+        latitude,
+        longitude,
         accuracy_m=number(location, "accuracy", POSITION, required=False, at=where),
         source=source,
         fixed_at=received,

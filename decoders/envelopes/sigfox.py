@@ -30,6 +30,7 @@ from decoders.envelopes.coerce import (
 from decoders.envelopes.limits import SIGFOX, SIGFOX_LOCATION
 from decoders.envelopes.shown import shown
 from decoders.errors import EnvelopeError
+from decoders.position import position
 from decoders.types import Fix, Hints, Uplink
 
 # computedLocation.status 1 = "location available" (public receivers; the code table itself was
@@ -104,11 +105,10 @@ def computed_location(body: Mapping[str, Any], time: datetime | None) -> Fix | N
         return None
     latitude = number(location, "lat", SIGFOX_LOCATION, required=False, at=at)
     longitude = number(location, "lng", SIGFOX_LOCATION, required=False, at=at)
-    if latitude is None or longitude is None:
-        return None
-    return Fix(
-        latitude=latitude,
-        longitude=longitude,
+    # The one position policy (docs/design.md §14): 0/0 and the like are no fix.
+    return position(
+        latitude,
+        longitude,
         accuracy_m=number(location, "radius", SIGFOX_LOCATION, required=False, at=at),
         source="network",
         fixed_at=time,

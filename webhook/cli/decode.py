@@ -21,7 +21,7 @@ from decoders.mapping import events_for
 from decoders.model import Model
 from decoders.models import get_model
 from decoders.templates import Template, load_templates, select_template
-from decoders.types import Location
+from decoders.types import Location, UplinkWarning
 from webhook.cli.captures import CapturedFrame, UnreadableLine, read_capture
 
 
@@ -38,7 +38,12 @@ class EventContext:
     seen_limit: int = 10_000
 
     def events(
-        self, template: Template, frame: CapturedFrame, messages: tuple[Any, ...]
+        self,
+        template: Template,
+        frame: CapturedFrame,
+        messages: tuple[Any, ...],
+        *,
+        trusted: bool = True,
     ) -> list[dict[str, Any]]:
         serial = frame.serial or self.serial
         if serial is None:
@@ -55,6 +60,7 @@ class EventContext:
             self.states.get(key, DeviceState()),
             now=frame.received_at or datetime.now(UTC),
             sequence=frame.sequence,
+            trusted=trusted,
         )
         return [event.as_json() for event in events]
 
@@ -192,16 +198,22 @@ def run_decode(
             "messages": [m.as_dict() for m in decoded.messages],
         }
         if context is not None and template is not None:
-            record["events"] = context.events(template, frame, decoded.messages)
-        _print(out, _warned(record, frame))
+            record["events"] = context.events(
+                template, frame, decoded.messages, trusted=decoded.trusted
+            )
+        _print(out, _warned(record, frame, decoded.warnings))
     return failures
 
 
-def _warned(record: dict[str, Any], frame: CapturedFrame) -> dict[str, Any]:
-    """``record`` with ``"warnings"`` when the frame's callback body had optional parts that
-    were invalid and dropped (docs/design.md §14); unchanged when it had none."""
-    if frame.uplink is not None and frame.uplink.warnings:
-        record["warnings"] = list(frame.uplink.warnings)
+def _warned(
+    record: dict[str, Any], frame: CapturedFrame, decoded: tuple[UplinkWarning, ...] = ()
+) -> dict[str, Any]:
+    """``record`` with ``"warnings"`` (docs/design.md §14) when the frame's callback body had
+    optional parts that were invalid and dropped, or the decoder read values it did not trust;
+    unchanged when there are none."""
+    found = [*(frame.uplink.warnings if frame.uplink is not None else ()), *decoded]
+    if found:
+        record["warnings"] = [dict(w) for w in found]
     return record
 
 

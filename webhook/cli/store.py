@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from decoders.envelopes.shown import printable
 from decoders.errors import ConfigError
 from webhook.aura.answers import event_answer
 from webhook.cli.common import ConfigProblem, config_option, echo_json, load, open_store
@@ -92,18 +93,21 @@ def replay_command(
     if undecodable:
         fixed = still = 0
         for stored in store.undecodable_uplinks():
+            # Sigfox, The Things Stack and ChirpStack alike: the route's parser, template choice
+            # and plan again, under the stored dedup key (the same uplink, never a second one).
+            named = f"uplink {stored.id} ({printable(stored.record.dedup_key, 200)})"
             try:
                 prepared = replan_stored(stored, config.templates)
             except (ValueError, ConfigError) as error:
-                click.echo(f"uplink {stored.id}: {error}", err=True)
+                click.echo(f"{named} still undecodable: {error}", err=True)
                 still += 1
                 continue
-            store.replace_uplink_outcome(stored.id, prepared.plan)
+            store.replace_uplink_outcome(stored.id, prepared.plan, prepared.warnings)
             if prepared.error is None:
                 fixed += 1
             else:
                 still += 1
-                click.echo(f"uplink {stored.id} still undecodable: {prepared.error}", err=True)
+                click.echo(f"{named} still undecodable: {prepared.error}", err=True)
         click.echo(f"{fixed} uplink(s) decoded, {still} still undecodable")
         if still:
             sys.exit(1)

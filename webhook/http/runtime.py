@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import Response, current_app, jsonify
@@ -39,6 +39,8 @@ class Runtime:
     ) -> IngestResult:
         """Store an uplink and its events in one transaction; wake delivery if there is work."""
         prepared = plan_uplink(uplink, template, now=uplink.received_at, partner_key=partner_key)
+        if prepared.warnings:  # the decoder's, kept beside the envelope's
+            uplink = replace(uplink, warnings=(*uplink.warnings, *prepared.warnings))
         result = self.store.ingest(UplinkRecord.from_uplink(uplink), prepared.plan)
         failpoint("after-ingest-commit")
         if not result.duplicate:
