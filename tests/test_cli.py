@@ -183,3 +183,13 @@ def test_serve_demo_and_config_are_alternatives() -> None:
     result = run("serve", "--demo", "--config", "webhook/demo.toml")
     assert result.returncode == 2
     assert "--demo and --config" in result.stderr
+
+
+def test_models_lists_port_runs_as_ranges() -> None:
+    from webhook.cli.models import ports_text
+
+    assert ports_text(()) == "-"
+    assert ports_text((85,)) == "85"
+    assert ports_text((2, 3)) == "2,3"
+    assert ports_text((4, 1, 2, 3, 85)) == "1-4,85"
+    assert ports_text(tuple(range(2, 11))) == "2-10"
