@@ -6,9 +6,10 @@ import copy
 from typing import Any
 
 from decoders.errors import DecodeError, InvalidHex, UnknownPort
-from decoders.frames import Read, Records
+from decoders.frames import Read
 from decoders.model import Model
 from decoders.models import MODELS, get_model
+from decoders.records import Records
 from decoders.roles import meaning
 from decoders.types import Alert, Button, Decoded, Message, UplinkWarning
 

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import decoders
-from decoders.frames import ByPort, BySelector, Records, Sized
+from decoders.frames import ByPort, BySelector, Sized
 from decoders.model import Model
+from decoders.records import Records
 from decoders.schema import Layout
 from decoders.types import Alert, Button, Decoded
 

@@ -66,10 +66,10 @@ from typing import Any
 
 from construct import BitsInteger, BitStruct, Int8sb, Int8ub, Int16sl, Int16ul, Int32sl, Int32ul
 
-from decoders.frames import Records
 from decoders.model import Model
 from decoders.models.milesight.channels import ENABLE, attributes, device_status, record, replies
 from decoders.position import position
+from decoders.records import Records
 from decoders.roles import Roles, meaning
 from decoders.schema import HexBytes, Named, Scaled
 from decoders.types import Location, Message, Status

@@ -57,9 +57,9 @@ from typing import Any
 
 from construct import Int8ub, Int16ul
 
-from decoders.frames import Records
 from decoders.model import Model
 from decoders.models.milesight.channels import ENABLE, attributes, device_status, record, replies
+from decoders.records import Records
 from decoders.roles import Roles, meaning
 from decoders.schema import Named, Scaled
 from decoders.types import Message

@@ -74,9 +74,9 @@ from construct import (
     Struct,
 )
 
-from decoders.frames import Records
 from decoders.model import Model
 from decoders.position import position
+from decoders.records import Records
 from decoders.roles import Roles
 from decoders.schema import HexBytes, Layout, Named, Scaled
 from decoders.types import Alert, Battery, Button, Fix, Location, Message, Status
