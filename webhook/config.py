@@ -11,6 +11,13 @@ connection_limit = 1000       # open client connections at once (idle ones inclu
 channel_timeout_s = 30        # an idle or stalled connection is closed after this (30-37 s)
 operator_secret = "…"         # opens /status.json; or AURA_UPLINK_OPERATOR_SECRET; unset: 404
 
+[store]
+url = ""                      # "postgresql://user@host:5432/db", or AURA_UPLINK_DATABASE_URL;
+                              # empty: SQLite in data_dir (the embedded default)
+retention_days = 30           # raw uplinks and delivered events older than this are pruned;
+                              # 0 keeps everything. Dead letters and undecodable uplinks stay.
+pool_size = 10                # PostgreSQL connections per process
+
 [aura]
 url = "http://127.0.0.1:8081" # AURA base URL (…/panic-api/v2/deviceEvent is appended)
 auth = "oauth2"               # or "bearer" (a fixed token in client_secret)
@@ -33,6 +40,7 @@ header = "Authorization"      # "Authorization" carries "Bearer <secret>"; other
 [templates.<name>]            # see decoders/templates.py
 ```
 Environment: ``AURA_URL``, ``AURA_CLIENT_ID``, ``AURA_CLIENT_SECRET``, ``AURA_UPLINK_DATA_DIR``,
+``AURA_UPLINK_DATABASE_URL``,
 ``AURA_UPLINK_<SOURCE>_SECRET``, ``AURA_UPLINK_OPERATOR_SECRET``. Without a file every value has
 a default, so the service starts on SQLite with no other service; a source without a secret
 refuses every request (401).
@@ -41,6 +49,7 @@ refuses every request (401).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -82,6 +91,17 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoreConfig:
+    # None: the embedded SQLite file in [service] data_dir. A URL is a secret (it may carry a
+    # password): kept out of repr, and shown only through store_label().
+    url: str | None = field(default=None, repr=False)
+    # 30 days of raw uplinks is what an incident review reaches back to; older ones only cost
+    # disk (~0.7 GB a day for 10,000 Sigfox devices). 0 keeps everything.
+    retention_days: float = 30.0
+    pool_size: int = 10
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceConfig:
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
@@ -100,12 +120,18 @@ class ServiceConfig:
     operator_secret: str | None = field(default=None, repr=False)
     aura: AuraConfig = AuraConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    store: StoreConfig = StoreConfig()
     sources: Mapping[str, SourceConfig] = field(default_factory=dict)
     templates: Mapping[str, Template] = field(default_factory=dict)
 
     @property
     def database(self) -> Path:
         return self.data_dir / "aura-uplink.db"
+
+    @property
+    def store_label(self) -> str:
+        """Which store this is, for one-line messages: the SQLite file or the masked URL."""
+        return str(self.database) if self.store.url is None else mask_url(self.store.url)
 
     def source(self, name: str) -> SourceConfig:
         return self.sources.get(name, SourceConfig(name))
@@ -133,10 +159,14 @@ def load_demo_config(env: Mapping[str, str] | None = None) -> ServiceConfig:
 
 
 def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> ServiceConfig:
-    unknown = sorted(set(data) - {"service", "aura", "delivery", "sources", "templates"})
+    unknown = sorted(
+        set(data) - {"service", "aura", "delivery", "store", "sources", "templates"}
+    )
     if unknown:
         raise ConfigError(f"unknown section {unknown[0]!r}")
-    service = _section(data, "service", ServiceConfig, exclude={"aura", "delivery", "sources"})
+    service = _section(
+        data, "service", ServiceConfig, exclude={"aura", "delivery", "store", "sources"}
+    )
     if "AURA_UPLINK_DATA_DIR" in env:
         service["data_dir"] = env["AURA_UPLINK_DATA_DIR"]
     aura = _section(data, "aura", AuraConfig)
@@ -155,6 +185,7 @@ def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> Service
         **service,
         aura=AuraConfig(**aura),
         delivery=DeliveryConfig(**_section(data, "delivery", DeliveryConfig)),
+        store=_store(data, env),
         sources=sources,
         templates=templates_from_config(data, models={}),
     )
@@ -182,6 +213,27 @@ def _section(
             raise ConfigError(f"{name}.{key}: expected {expected.__name__}, got {value!r}")
         out[key] = value
     return out
+
+
+def _store(data: Mapping[str, Any], env: Mapping[str, str]) -> StoreConfig:
+    store = _section(data, "store", StoreConfig)
+    url = env.get("AURA_UPLINK_DATABASE_URL", store.get("url")) or None
+    if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"store.url: expected a postgresql://user@host:port/db URL, got {mask_url(url)!r}"
+        )
+    store["url"] = url
+    if store.get("retention_days", 0) < 0:
+        raise ConfigError(f"store.retention_days: expected 0 or more, got {store['retention_days']}")
+    if store.get("pool_size", 1) < 1:
+        raise ConfigError(f"store.pool_size: expected at least 1, got {store['pool_size']}")
+    return StoreConfig(**store)
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``: what logs and errors may show."""
+    url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url)
 
 
 def _sources(table: Any, env: Mapping[str, str]) -> dict[str, SourceConfig]:

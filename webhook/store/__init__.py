@@ -1,7 +1,15 @@
 """The durable store: the :class:`Store` interface (:mod:`.base`), the rows it keeps
 (:mod:`.records`) and the embedded SQLite engine (:mod:`.sqlite`)."""
 
-from webhook.store.base import IngestResult, Plan, PlanFn, Store, TxReader, idempotency_key
+from webhook.store.base import (
+    IngestResult,
+    Plan,
+    PlanFn,
+    PruneCount,
+    Store,
+    TxReader,
+    idempotency_key,
+)
 from webhook.store.records import (
     EVENT_STATES,
     UPLINK_STATUSES,
@@ -23,6 +31,7 @@ __all__ = [
     "IngestResult",
     "Plan",
     "PlanFn",
+    "PruneCount",
     "SqliteStore",
     "Store",
     "StoredUplink",

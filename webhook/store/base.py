@@ -61,6 +61,14 @@ class IngestResult:
     event_ids: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PruneCount:
+    """Rows retention removed (or, for a dry run, would remove)."""
+
+    uplinks: int = 0
+    events: int = 0
+
+
 class TxReader(Protocol):
     """Reads a plan may make; they run inside the ingest transaction, so they are consistent
     with what the plan's result will be written over."""
@@ -131,6 +139,12 @@ class Store(Protocol):
     def identity_problem(self) -> str | None: ...
     def schema_problem(self) -> str | None: ...
     def integrity_problem(self) -> str | None: ...
+    # Retention ([store] retention_days): delivered events, and decoded or ignored uplinks with
+    # no event left, stored before ``older_than``. Dead events, open events and undecodable
+    # uplinks (and the uplinks they belong to) are never pruned. prune_batch deletes at most
+    # ``limit`` events and ``limit`` uplinks in one short transaction; prunable counts it all.
+    def prune_batch(self, older_than: float, limit: int) -> PruneCount: ...
+    def prunable(self, older_than: float) -> PruneCount: ...
     def close(self) -> None: ...
 
 
