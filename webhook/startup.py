@@ -1,4 +1,9 @@
-"""Opening the store for ``serve``, with every check that decides whether the service may start:
+"""Opening the store for ``serve``, with every check that decides whether the service may start.
+
+PostgreSQL (``[store] url``): the connection (one line naming the host and the driver's error,
+the password masked), the migrations, the schema, a real commit.
+
+SQLite, with every check that decides whether the service may start:
 the data directory, the file's header, the migrations, the schema, a real commit, and
 ``PRAGMA quick_check`` (inline on a store up to 256 MB, in the background above). A failure is
 :class:`CannotStart`: one line naming the file and what to do, and exit status 3
@@ -14,7 +19,7 @@ import sqlite3
 from webhook.config import ServiceConfig
 from webhook.errors import CannotStart, StoreError
 from webhook.readiness import Readiness, recovery_hint
-from webhook.store import SqliteStore
+from webhook.store import SqliteStore, Store
 from webhook.store.sqlite_checks import header_problem
 
 # quick_check reads every page: about a second per few hundred MB on a local SSD. Below this the
@@ -25,8 +30,10 @@ _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 def open_checked_store(
     config: ServiceConfig, *, inline_check_max_bytes: int = INLINE_CHECK_MAX_BYTES
-) -> tuple[SqliteStore, Readiness]:
+) -> tuple[Store, Readiness]:
     """The service's store, checked, and the :class:`Readiness` that watches it from then on."""
+    if config.store.url is not None:
+        return _open_postgres(config)
     path = str(config.database)
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +57,29 @@ def open_checked_store(
     except BaseException:
         store.close()
         raise
+    return store, readiness
+
+
+def _open_postgres(config: ServiceConfig) -> tuple[Store, Readiness]:
+    from webhook.store.postgres import PostgresStore  # psycopg only when a URL asks for it
+
+    assert config.store.url is not None
+    try:
+        store = PostgresStore(config.store.url, pool_size=config.store.pool_size)
+    except StoreError as error:  # StoreUnavailable included: unreachable, refused, bad auth
+        raise CannotStart(f"store unusable: {error}") from None
+    try:
+        problem = store.schema_problem()
+        if problem is None:
+            store.probe_commit()
+    except StoreError as error:
+        store.close()
+        raise CannotStart(f"store {config.store_label} cannot commit: {error}") from None
+    if problem is not None:
+        store.close()
+        raise CannotStart(f"store {config.store_label}: {problem}")
+    readiness = Readiness(store)
+    readiness.record_integrity(None)  # PostgreSQL checks its own pages
     return store, readiness
 
 

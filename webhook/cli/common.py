@@ -17,7 +17,7 @@ from webhook.config import ServiceConfig, load_config
 
 if TYPE_CHECKING:
     from webhook.aura.api import AuraApi
-    from webhook.store import SqliteStore
+    from webhook.store import Store
 
 
 class ConfigProblem(click.ClickException, AuraUplinkError):
@@ -48,13 +48,21 @@ def load(config_path: str | None) -> ServiceConfig:
         raise ConfigProblem(str(error)) from None
 
 
-def open_store(config: ServiceConfig, *, create: bool = False) -> SqliteStore:
-    """The store in the config's data dir; it must exist unless ``create``."""
+def open_store(config: ServiceConfig, *, create: bool = False) -> Store:
+    """The config's store: PostgreSQL at ``[store] url``, else the SQLite file in the data dir,
+    which must exist unless ``create``."""
     import sqlite3
 
     from webhook.errors import StoreError
     from webhook.store import SqliteStore
 
+    if config.store.url is not None:
+        from webhook.store.postgres import PostgresStore
+
+        try:
+            return PostgresStore(config.store.url, pool_size=2)
+        except StoreError as error:
+            raise StoreUnusable(f"store unusable: {error}") from None
     try:
         if create:
             config.data_dir.mkdir(parents=True, exist_ok=True)

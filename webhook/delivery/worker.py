@@ -37,6 +37,7 @@ from typing import Protocol
 
 from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
 from webhook.delivery.leases import LeaseKeeper
+from webhook.errors import StoreUnavailable
 from webhook.failpoints import failpoint
 from webhook.store import EventRow, Store
 
@@ -183,6 +184,9 @@ class Deliverer:
                     self.raise_alerts()
                 if not rows:  # about to sleep (after a claim, the loop claims again at once)
                     timeout = self._sleep_for(free)
+            except StoreUnavailable as error:  # a database that went away: one line, no trace
+                log.error("delivery dispatcher: %s; retrying in %g s", error, self.poll_s)
+                timeout = self.poll_s
             except Exception:  # the store failing must not kill the dispatcher: retry later
                 log.exception("delivery dispatcher: store error")
                 timeout = self.poll_s

@@ -60,6 +60,21 @@ def migrate_sqlite(
     applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     if not applied:
         applied = _adopt_unrecorded(conn, migrations, now)
+    done = []
+    for migration in missing(migrations, applied):
+        # One statement at a time: executescript() would COMMIT the caller's transaction first.
+        for statement in sqlite_statements(migration.script):
+            conn.execute(statement)
+        _record(conn, migration, now)
+        done.append(migration.version)
+    # Kept in step so that sqlite3's own tools show the version too.
+    conn.execute(f"PRAGMA user_version = {max(max(applied, default=0), len(migrations))}")
+    return done
+
+
+def missing(migrations: tuple[Migration, ...], applied: set[int]) -> list[Migration]:
+    """The migrations a store at versions ``applied`` lacks, in order; a store at a version
+    newer than any shipped is refused (a later aura-uplink wrote it)."""
     known = len(migrations)
     newest = max(applied, default=0)
     if newest > known:
@@ -67,18 +82,7 @@ def migrate_sqlite(
             f"the store is at schema version {newest}, newer than this aura-uplink knows"
             f" ({known}): run the aura-uplink version that wrote it, or a later one"
         )
-    done = []
-    for migration in migrations:
-        if migration.version in applied:
-            continue
-        # One statement at a time: executescript() would COMMIT the caller's transaction first.
-        for statement in sqlite_statements(migration.script):
-            conn.execute(statement)
-        _record(conn, migration, now)
-        done.append(migration.version)
-    # Kept in step so that sqlite3's own tools show the version too.
-    conn.execute(f"PRAGMA user_version = {max(newest, known)}")
-    return done
+    return [m for m in migrations if m.version not in applied]
 
 
 def _adopt_unrecorded(

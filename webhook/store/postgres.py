@@ -1,0 +1,402 @@
+"""The shared store: one PostgreSQL database for any number of ``serve`` instances.
+
+The invariants are those of :mod:`webhook.store.base`, kept across processes and hosts by
+PostgreSQL itself rather than by one writer lock (how :class:`SqliteStore` keeps them):
+
+* **Persist first**: every write is one transaction, committed (``synchronous_commit`` on, the
+  server's default) before the method returns.
+* **Deduplicate**: ``uplinks.dedup_key`` is UNIQUE and inserted ``ON CONFLICT DO NOTHING``: of
+  two instances given the same callback, one stores it and the other reports a duplicate.
+* **Per-device FIFO with a lease**: ``claim`` locks the heads it takes ``FOR UPDATE SKIP
+  LOCKED`` in one short statement (see ``postgres_queries.sql``), then the lease of DESIGN §14
+  takes over: renewed while the send is in flight, no transaction or connection held across it.
+* **Per-device state under a row lock**: ingest locks the device's row before the plan reads
+  its state, so two uplinks of one device are planned one after the other, whichever instance
+  took each.
+
+Statements: ``postgres_queries.sql``, by name. Schema: ``migrations/postgresql/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import psycopg
+
+from decoders.aura import DeviceState
+from webhook.store.base import IngestResult, Plan, PlanFn, PruneCount, idempotency_key
+from webhook.store.migrations import shipped_migrations
+from webhook.store.postgres_connections import Connections
+from webhook.store.records import (
+    EVENT_STATES,
+    UPLINK_STATUSES,
+    DeviceLink,
+    EventRow,
+    EventState,
+    StoredUplink,
+    UplinkRecord,
+    UplinkStatus,
+    json_text,
+    stored_uplink,
+    uplink_params,
+)
+from webhook.store.sql_files import named_queries, read_text
+
+Q = named_queries(read_text("postgres_queries.sql"))
+_TABLES = ("uplinks", "events", "devices", "device_links", "probes", "schema_migrations")
+
+
+def _outcome_params(plan: Plan) -> dict[str, Any]:
+    return {
+        "status": plan.status,
+        "error": plan.error,
+        "model": plan.model,
+        "template": plan.template,
+    }
+
+
+def _text(value: str | None) -> str | None:
+    """PostgreSQL text cannot hold NUL; an AURA answer or an error message might."""
+    return None if value is None else value.replace("\x00", "\\u0000")
+
+
+def _one(cursor: psycopg.Cursor[Any]) -> Any:
+    """The row of a statement that always returns exactly one (an aggregate, an INSERT ...
+    RETURNING without ON CONFLICT)."""
+    row = cursor.fetchone()
+    assert row is not None
+    return row
+
+
+class _Duplicate(Exception):
+    """Raised inside an ingest transaction that lost the race for its dedup key: rolls it back."""
+
+
+class _Reader:
+    """:class:`webhook.store.TxReader` inside an ingest transaction."""
+
+    def __init__(self, conn: psycopg.Connection[Any], now: float) -> None:
+        self._conn = conn
+        self._now = now
+
+    def state(self, device_key: str) -> DeviceState:
+        params = {"device_key": device_key, "now": self._now}
+        self._conn.execute(Q["ensure_device"], params)
+        row = self._conn.execute(Q["lock_device"], params).fetchone()
+        return DeviceState.from_json(None if row is None else json.loads(row[0]))
+
+    def uplink_exists(self, dedup_key: str) -> bool:
+        row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key}).fetchone()
+        return row is not None
+
+    def linked_device_id(self, network_id: str) -> str | None:
+        row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
+        return None if row is None else str(row[0])
+
+
+class PostgresStore:
+    """:class:`Store` on a PostgreSQL database shared by every instance (``[store] url``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Callable[[], float] = time.time,
+        pool_size: int = 10,
+    ) -> None:
+        self.url = url
+        self.clock = clock
+        self.instance = f"{socket.gethostname()}:{os.getpid()}"
+        self._db = Connections(url, pool_size=pool_size, now=clock())
+
+    # -- health --------------------------------------------------------------------------------
+
+    def probe_commit(self) -> None:
+        """One real, durable write (this instance's row in ``probes``)."""
+        with self._db.connection() as conn:
+            conn.execute(Q["probe"], {"instance": self.instance, "now": self.clock()})
+
+    def identity_problem(self) -> str | None:
+        """Nothing to check: a database cannot be deleted from under a connection unnoticed
+        (the next statement fails, and the routes answer 503)."""
+        return None
+
+    def schema_problem(self) -> str | None:
+        """Tables missing, or a schema version this aura-uplink did not write."""
+        with self._db.connection() as conn:
+            present = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = current_schema()"
+                )
+            }
+            lacking = [t for t in _TABLES if t not in present]
+            if lacking:
+                return f"missing tables: {', '.join(lacking)}"
+            (version,) = _one(conn.execute("SELECT MAX(version) FROM schema_migrations"))
+        known = len(shipped_migrations("postgresql"))
+        if version != known:
+            return f"schema version {version}, expected {known}"
+        return None
+
+    def integrity_problem(self) -> str | None:
+        """PostgreSQL checks its own pages (and data checksums where the cluster has them on)."""
+        return None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- ingest --------------------------------------------------------------------------------
+
+    def ingest(self, record: UplinkRecord, plan: PlanFn) -> IngestResult:
+        """Store ``record`` and what ``plan`` makes of it, atomically, unless already stored.
+        ``plan`` may run more than once (a deadlock or a serialization failure is retried)."""
+        params = uplink_params(record, self.clock())
+
+        def ingest(conn: psycopg.Connection[Any]) -> IngestResult:
+            row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
+            if row is not None:
+                return IngestResult(True, row[0], self._event_ids(conn, row[0]))
+            outcome = plan(_Reader(conn, self.clock()))
+            inserted = conn.execute(Q["insert_uplink"], params | _outcome_params(outcome))
+            row = inserted.fetchone()
+            if row is None:
+                raise _Duplicate
+            ids = self._apply(conn, row[0], record.dedup_key, outcome)
+            return IngestResult(False, row[0], ids)
+
+        try:
+            return self._db.transaction(ingest)
+        except _Duplicate:
+            # Another instance committed this key while we planned; report its rows.
+            with self._db.connection() as conn:
+                params = {"dedup_key": record.dedup_key}
+                (uplink_id,) = _one(conn.execute(Q["uplink_id_by_key"], params))
+                return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
+
+    def _apply(
+        self, conn: psycopg.Connection[Any], uplink_id: int, dedup_key: str, plan: Plan
+    ) -> tuple[int, ...]:
+        now = self.clock()
+        ids = []
+        for position, (device_key, event) in enumerate(plan.events):
+            row = _one(
+                conn.execute(
+                    Q["insert_event"],
+                    {
+                        "uplink_id": uplink_id,
+                        "device_key": device_key,
+                        "position": position,
+                        "idempotency_key": idempotency_key(dedup_key, position),
+                        "body": event.to_json(),
+                        "action": event.action,
+                        "now": now,
+                    },
+                )
+            )
+            ids.append(int(row[0]))
+        for device_key, state in plan.states.items():
+            conn.execute(
+                Q["upsert_device"],
+                {"device_key": device_key, "state": json.dumps(state.as_json()), "now": now},
+            )
+        return tuple(ids)
+
+    @staticmethod
+    def _event_ids(conn: psycopg.Connection[Any], uplink_id: int) -> tuple[int, ...]:
+        rows = conn.execute(Q["event_ids_of_uplink"], {"uplink_id": uplink_id})
+        return tuple(r[0] for r in rows)
+
+    def replace_uplink_outcome(
+        self, uplink_id: int, plan: PlanFn, warnings: Sequence[Mapping[str, Any]] = ()
+    ) -> IngestResult:
+        """Decode a stored ``undecodable`` uplink again (after a model or template fix); the
+        rules of :meth:`SqliteStore.replace_uplink_outcome`."""
+
+        def replace(conn: psycopg.Connection[Any]) -> IngestResult:
+            row = conn.execute(Q["uplink_outcome_for_update"], {"id": uplink_id}).fetchone()
+            if row is None:
+                raise KeyError(f"no uplink {uplink_id}")
+            status, dedup_key = row
+            if status != "undecodable":
+                return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
+            outcome = plan(_Reader(conn, self.clock()))
+            conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | _outcome_params(outcome))
+            if warnings:
+                (stored,) = _one(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))
+                kept = [w for w in json.loads(stored or "[]") if w.get("source") != "decoder"]
+                found = json_text([*kept, *(dict(w) for w in warnings)])
+                conn.execute(Q["set_uplink_warnings"], {"id": uplink_id, "warnings": found})
+            ids = self._apply(conn, uplink_id, dedup_key, outcome)
+            return IngestResult(False, uplink_id, ids)
+
+        return self._db.transaction(replace)
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def claim(self, now: float, lease_s: float, limit: int) -> list[EventRow]:
+        """Lease up to ``limit`` sendable events: at most one per device, its oldest open one,
+        none that another instance holds or is claiming at this moment."""
+        if limit <= 0:
+            return []
+        params = {"now": now, "lease_until": now + lease_s, "limit": limit}
+        rows = self._db.transaction(lambda conn: conn.execute(Q["claim"], params).fetchall())
+        return sorted((EventRow(*r) for r in rows), key=lambda e: e.id)
+
+    def _update(self, statement: str, params: dict[str, Any]) -> bool:
+        with self._db.connection() as conn:
+            return conn.execute(statement, params).rowcount == 1
+
+    def mark_delivered(
+        self, event_id: int, response_json: str, now: float, *, claim: int | None = None
+    ) -> bool:
+        return self._update(
+            Q["mark_delivered"],
+            {"id": event_id, "response": _text(response_json), "now": now, "claim": claim},
+        )
+
+    def mark_retry(
+        self,
+        event_id: int,
+        error: str,
+        next_attempt_at: float,
+        count_attempt: bool = True,
+        *,
+        claim: int | None = None,
+    ) -> bool:
+        return self._update(
+            Q["mark_retry"],
+            {
+                "id": event_id,
+                "error": _text(error),
+                "next_attempt_at": next_attempt_at,
+                "count": int(count_attempt),
+                "claim": claim,
+            },
+        )
+
+    def mark_dead(self, event_id: int, error: str, *, claim: int | None = None) -> bool:
+        return self._update(Q["mark_dead"], {"id": event_id, "error": _text(error), "claim": claim})
+
+    def renew_lease(self, event_id: int, lease_until: float, *, claim: int) -> bool:
+        return self.renew_leases({event_id: claim}, lease_until) == {event_id}
+
+    def renew_leases(self, claims: Mapping[int, int], lease_until: float) -> set[int]:
+        """Every ``event id -> claim`` in one statement; returns the ids renewed."""
+        if not claims:
+            return set()
+        params = {
+            "ids": list(claims),
+            "claims": list(claims.values()),
+            "lease_until": lease_until,
+        }
+        with self._db.connection() as conn:
+            return {row[0] for row in conn.execute(Q["renew_leases"], params)}
+
+    def mark_alerted(self, event_id: int, now: float) -> bool:
+        return self._update(Q["mark_alerted"], {"id": event_id, "now": now})
+
+    def overdue(self, created_before: float, limit: int = 100) -> list[EventRow]:
+        return self._events(Q["overdue"], {"cutoff": created_before, "limit": limit})
+
+    def next_due(self) -> float | None:
+        with self._db.connection() as conn:
+            return _one(conn.execute(Q["next_due"]))[0]
+
+    def replay_dead(self, ids: Sequence[int] | None = None) -> int:
+        params = {"now": self.clock(), "ids": None if ids is None else [int(i) for i in ids]}
+        with self._db.connection() as conn:
+            return conn.execute(Q["replay_dead"], params).rowcount
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def prune_batch(self, older_than: float, limit: int) -> PruneCount:
+        """Up to ``limit`` old delivered events, then up to ``limit`` old uplinks left with no
+        event; each a short statement of its own, so no lock is held for long."""
+        params = {"older_than": older_than, "limit": limit}
+        with self._db.connection() as conn:
+            events = conn.execute(Q["prune_events"], params).rowcount
+            uplinks = conn.execute(Q["prune_uplinks"], params).rowcount
+        return PruneCount(uplinks=uplinks, events=events)
+
+    def prunable(self, older_than: float) -> PruneCount:
+        params = {"older_than": older_than}
+        with self._db.connection() as conn:
+            (events,) = _one(conn.execute(Q["prunable_events"], params))
+            (uplinks,) = _one(conn.execute(Q["prunable_uplinks"], params))
+        return PruneCount(uplinks=uplinks, events=events)
+
+    # -- inspection ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        with self._db.connection() as conn, conn.transaction():  # one snapshot for all three
+            events = dict.fromkeys(EVENT_STATES, 0)
+            events.update(conn.execute(Q["count_events_by_state"]).fetchall())
+            uplinks = dict.fromkeys(UPLINK_STATUSES, 0)
+            uplinks.update(conn.execute(Q["count_uplinks_by_status"]).fetchall())
+            (oldest,) = _one(conn.execute(Q["oldest_open_event"]))
+        return {
+            "events": events,
+            "uplinks": uplinks,
+            "oldest_undelivered_age_s": None if oldest is None else self.clock() - oldest,
+        }
+
+    def _events(self, statement: str, params: dict[str, Any]) -> list[EventRow]:
+        with self._db.connection() as conn:
+            return [EventRow(*r) for r in conn.execute(statement, params)]
+
+    def _uplinks(self, statement: str, params: dict[str, Any]) -> list[StoredUplink]:
+        with self._db.connection() as conn:
+            return [stored_uplink(r) for r in conn.execute(statement, params)]
+
+    def get_event(self, event_id: int) -> EventRow | None:
+        found = self._events(Q["get_event"], {"id": event_id})
+        return found[0] if found else None
+
+    def list_events(self, state: EventState | None = None, limit: int = 50) -> list[EventRow]:
+        return self._events(Q["list_events"], {"state": state, "limit": limit})
+
+    def list_uplinks(
+        self, status: UplinkStatus | None = None, limit: int = 50
+    ) -> list[StoredUplink]:
+        return self._uplinks(Q["list_uplinks"], {"status": status, "limit": limit})
+
+    def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]:
+        return self._uplinks(Q["undecodable_uplinks"], {"limit": limit})
+
+    # -- device registry -----------------------------------------------------------------------
+
+    def save_link(self, link: DeviceLink) -> None:
+        def save(conn: psycopg.Connection[Any]) -> None:
+            conn.execute(
+                Q["forget_serial_elsewhere"],
+                {"serial": link.serial, "network_id": link.network_id},
+            )
+            conn.execute(Q["save_link"], link.to_row(self.clock()))
+
+        self._db.transaction(save)
+
+    def _links(self, statement: str, params: dict[str, Any]) -> list[DeviceLink]:
+        with self._db.connection() as conn:
+            return [DeviceLink.from_row(r) for r in conn.execute(statement, params)]
+
+    def link_for_serial(self, serial: str) -> DeviceLink | None:
+        found = self._links(Q["link_by_serial"], {"serial": serial})
+        return found[0] if found else None
+
+    def link_for_network_id(self, network_id: str) -> DeviceLink | None:
+        found = self._links(Q["link_by_network_id"], {"network_id": network_id})
+        return found[0] if found else None
+
+    def links(self) -> list[DeviceLink]:
+        return self._links(Q["all_links"], {})
+
+    def remove_link(self, serial: str) -> bool:
+        with self._db.connection() as conn:
+            return conn.execute(Q["delete_link"], {"serial": serial}).rowcount == 1

@@ -1,0 +1,237 @@
+-- Every statement PostgresStore runs, by name (webhook/store/sql_files.py reads this file).
+-- The same statements as sqlite_queries.sql, in PostgreSQL's dialect, with psycopg's
+-- %(name)s parameters; where the two differ in more than spelling, the comment says why.
+
+-- name: uplink_id_by_key
+SELECT id FROM uplinks WHERE dedup_key = %(dedup_key)s;
+
+-- name: uplink_outcome_for_update
+-- Locked: two replays of one undecodable uplink (two instances, say) take turns, and the
+-- second finds it decoded.
+SELECT status, dedup_key FROM uplinks WHERE id = %(id)s FOR UPDATE;
+
+-- name: event_ids_of_uplink
+SELECT id FROM events WHERE uplink_id = %(uplink_id)s ORDER BY position;
+
+-- name: insert_uplink
+-- ON CONFLICT: another instance stored the same callback since this transaction looked; no
+-- row comes back and the caller reports a duplicate.
+INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
+                     raw_json, status, error, model, template, stored_at, warnings_json)
+VALUES (%(network)s, %(dedup_key)s, %(device)s, %(received_at)s, %(payload_hex)s, %(port)s,
+        %(sequence)s, %(raw_json)s, %(status)s, %(error)s, %(model)s, %(template)s,
+        %(stored_at)s, %(warnings_json)s)
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id;
+
+-- name: set_uplink_outcome
+UPDATE uplinks SET status = %(status)s, error = %(error)s, model = %(model)s,
+                   template = %(template)s
+ WHERE id = %(id)s;
+
+-- name: uplink_warnings
+SELECT warnings_json FROM uplinks WHERE id = %(id)s;
+
+-- name: set_uplink_warnings
+UPDATE uplinks SET warnings_json = %(warnings)s WHERE id = %(id)s;
+
+-- name: insert_event
+INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
+                    next_attempt_at, created_at)
+VALUES (%(uplink_id)s, %(device_key)s, %(position)s, %(idempotency_key)s, %(body)s,
+        %(action)s, 'pending', %(now)s, %(now)s)
+RETURNING id;
+
+-- name: ensure_device
+-- The row a device's state lives in, made if missing ('null': no state yet), so that
+-- lock_device always has a row to lock.
+INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, 'null', %(now)s)
+ON CONFLICT (device_key) DO NOTHING;
+
+-- name: lock_device
+-- Held to the end of the ingest transaction: another instance's uplink of the same device
+-- waits here, then reads the state this one wrote (an alarm's rising edge is seen once).
+SELECT state FROM devices WHERE device_key = %(device_key)s FOR UPDATE;
+
+-- name: upsert_device
+INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, %(state)s, %(now)s)
+ON CONFLICT (device_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
+
+-- name: claim
+-- The per-device FIFO rule of sqlite_queries.sql's claim. SQLite makes it atomic by holding the
+-- one writer lock; here several instances claim at once, so:
+-- * picked is MATERIALIZED: run once, so its LIMIT holds (inlined as an IN (...) subquery,
+--   the planner may run it more than once and claim past the limit);
+-- * FOR UPDATE OF e SKIP LOCKED: a head another instance is claiming right now is skipped, not
+--   waited for (and its device's later events are never candidates: only heads are);
+-- * the outer WHERE is checked again on the row's newest version once it is locked: a head
+--   that another instance claimed and committed after this statement's snapshot (state
+--   in_flight, lease in the future) is left alone, so a live lease is never taken over.
+WITH picked AS MATERIALIZED (
+    SELECT e.id
+      FROM open_devices AS o JOIN events AS e ON e.id = o.head
+     WHERE COALESCE(o.busy_until, 0) <= %(now)s
+       AND (e.state = 'in_flight' OR e.next_attempt_at <= %(now)s)
+     ORDER BY e.id
+     LIMIT %(limit)s
+       FOR UPDATE OF e SKIP LOCKED)
+UPDATE events
+   SET state = 'in_flight',
+       lease_until = %(lease_until)s,
+       claim = events.claim + 1,
+       first_attempt_at = COALESCE(events.first_attempt_at, %(now)s)
+  FROM picked
+ WHERE events.id = picked.id
+   AND ((events.state = 'pending' AND events.next_attempt_at <= %(now)s)
+        OR (events.state = 'in_flight' AND COALESCE(events.lease_until, 0) <= %(now)s))
+RETURNING events.id, uplink_id, device_key, position, idempotency_key, body, action, state,
+          attempts, claim, next_attempt_at, lease_until, created_at, first_attempt_at,
+          last_error, delivered_at, response, alerted_at;
+
+-- name: next_due
+SELECT MIN(GREATEST(COALESCE(o.busy_until, 0),
+                    CASE e.state WHEN 'pending' THEN e.next_attempt_at ELSE 0 END))
+  FROM open_devices AS o JOIN events AS e ON e.id = o.head;
+
+-- name: mark_delivered
+UPDATE events
+   SET state = 'delivered', delivered_at = %(now)s, response = %(response)s, lease_until = NULL,
+       attempts = attempts + 1
+ WHERE id = %(id)s AND state = 'in_flight'
+   AND (%(claim)s::bigint IS NULL OR claim = %(claim)s::bigint);
+
+-- name: mark_retry
+UPDATE events
+   SET state = 'pending', next_attempt_at = %(next_attempt_at)s, lease_until = NULL,
+       last_error = %(error)s, attempts = attempts + %(count)s
+ WHERE id = %(id)s AND state = 'in_flight'
+   AND (%(claim)s::bigint IS NULL OR claim = %(claim)s::bigint);
+
+-- name: mark_dead
+UPDATE events
+   SET state = 'dead', last_error = %(error)s, lease_until = NULL, attempts = attempts + 1
+ WHERE id = %(id)s AND state = 'in_flight'
+   AND (%(claim)s::bigint IS NULL OR claim = %(claim)s::bigint);
+
+-- name: renew_leases
+-- Every (id, claim) pair of the caller in one statement; the ids renewed come back.
+UPDATE events AS e
+   SET lease_until = GREATEST(COALESCE(e.lease_until, 0), %(lease_until)s)
+  FROM unnest(%(ids)s::bigint[], %(claims)s::bigint[]) AS held (id, claim)
+ WHERE e.id = held.id AND e.claim = held.claim AND e.state = 'in_flight'
+RETURNING e.id;
+
+-- name: mark_alerted
+UPDATE events SET alerted_at = %(now)s
+ WHERE id = %(id)s AND alerted_at IS NULL AND state IN ('pending', 'in_flight');
+
+-- name: overdue
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events
+ WHERE state IN ('pending', 'in_flight') AND alerted_at IS NULL AND created_at <= %(cutoff)s
+ ORDER BY id LIMIT %(limit)s;
+
+-- name: replay_dead
+UPDATE events SET state = 'pending', attempts = 0, next_attempt_at = %(now)s, lease_until = NULL
+ WHERE state = 'dead'
+   AND (%(ids)s::bigint[] IS NULL OR id = ANY (%(ids)s::bigint[]));
+
+-- name: count_events_by_state
+SELECT state, COUNT(*) FROM events GROUP BY state;
+
+-- name: count_uplinks_by_status
+SELECT status, COUNT(*) FROM uplinks GROUP BY status;
+
+-- name: oldest_open_event
+SELECT MIN(created_at) FROM events WHERE state IN ('pending', 'in_flight');
+
+-- name: get_event
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events WHERE id = %(id)s;
+
+-- name: list_events
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events WHERE %(state)s::text IS NULL OR state = %(state)s::text
+ ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: list_uplinks
+SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
+       status, error, model, template, stored_at, warnings_json
+  FROM uplinks WHERE %(status)s::text IS NULL OR status = %(status)s::text
+ ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: undecodable_uplinks
+SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
+       status, error, model, template, stored_at, warnings_json
+  FROM uplinks WHERE status = 'undecodable'
+ ORDER BY id LIMIT %(limit)s;
+
+-- name: linked_device_id
+SELECT device_id FROM device_links WHERE network_id = %(network_id)s;
+
+-- name: link_by_network_id
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links WHERE network_id = %(network_id)s;
+
+-- name: link_by_serial
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links WHERE serial = %(serial)s;
+
+-- name: all_links
+SELECT network_id, serial, device_id, customer_id, supplier, device_type, alias, firmware,
+       answer_json, linked_at, updated_at
+  FROM device_links ORDER BY serial;
+
+-- name: save_link
+INSERT INTO device_links (network_id, serial, device_id, customer_id, supplier, device_type,
+                          alias, firmware, answer_json, linked_at, updated_at)
+VALUES (%(network_id)s, %(serial)s, %(device_id)s, %(customer_id)s, %(supplier)s,
+        %(device_type)s, %(alias)s, %(firmware)s, %(answer_json)s, %(now)s, %(now)s)
+ON CONFLICT (network_id) DO UPDATE
+   SET serial = excluded.serial, device_id = excluded.device_id,
+       customer_id = excluded.customer_id, supplier = excluded.supplier,
+       device_type = excluded.device_type, alias = excluded.alias,
+       firmware = excluded.firmware, answer_json = excluded.answer_json,
+       updated_at = excluded.updated_at;
+
+-- name: forget_serial_elsewhere
+DELETE FROM device_links WHERE serial = %(serial)s AND network_id <> %(network_id)s;
+
+-- name: delete_link
+DELETE FROM device_links WHERE serial = %(serial)s;
+
+-- name: probe
+INSERT INTO probes (instance, probed_at) VALUES (%(instance)s, %(now)s)
+ON CONFLICT (instance) DO UPDATE SET probed_at = excluded.probed_at;
+
+-- name: prune_events
+DELETE FROM events
+ WHERE id IN (SELECT id FROM events
+               WHERE state = 'delivered' AND delivered_at < %(older_than)s
+               ORDER BY delivered_at LIMIT %(limit)s);
+
+-- name: prune_uplinks
+DELETE FROM uplinks
+ WHERE id IN (SELECT u.id FROM uplinks AS u
+               WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < %(older_than)s
+                 AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.uplink_id = u.id)
+               ORDER BY u.stored_at LIMIT %(limit)s);
+
+-- name: prunable_events
+SELECT COUNT(*) FROM events WHERE state = 'delivered' AND delivered_at < %(older_than)s;
+
+-- name: prunable_uplinks
+-- Uplinks left with no event once the prunable events are gone.
+SELECT COUNT(*) FROM uplinks AS u
+ WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < %(older_than)s
+   AND NOT EXISTS (SELECT 1 FROM events AS e
+                    WHERE e.uplink_id = u.id
+                      AND NOT (e.state = 'delivered' AND e.delivered_at < %(older_than)s));
