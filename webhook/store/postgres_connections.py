@@ -38,6 +38,10 @@ from webhook.errors import StoreError, StoreUnavailable
 from webhook.store.migrations import Migration, missing, shipped_migrations
 
 log = logging.getLogger("aura_uplink.store")
+# The pool logs a WARNING, on two lines, for every failed reconnection attempt: several a second
+# while the database is down. /readyz's CRITICAL line (once per change) and the 503s already say
+# it; errors of the pool itself still show.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 T = TypeVar("T")
 
