@@ -224,7 +224,8 @@ def _store(data: Mapping[str, Any], env: Mapping[str, str]) -> StoreConfig:
         )
     store["url"] = url
     if store.get("retention_days", 0) < 0:
-        raise ConfigError(f"store.retention_days: expected 0 or more, got {store['retention_days']}")
+        days = store["retention_days"]
+        raise ConfigError(f"store.retention_days: expected 0 or more, got {days}")
     if store.get("pool_size", 1) < 1:
         raise ConfigError(f"store.pool_size: expected at least 1, got {store['pool_size']}")
     return StoreConfig(**store)
