@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -50,7 +50,7 @@ def url() -> Iterator[str]:
 
 
 def record(key: str, device: str = "D1") -> UplinkRecord:
-    received = datetime.fromtimestamp(T0, timezone.utc)
+    received = datetime.fromtimestamp(T0, UTC)
     return UplinkRecord("sigfox", key, device, received, b"\x01", {"device": device}, None, 1)
 
 
