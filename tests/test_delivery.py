@@ -3,7 +3,9 @@ faults of docs/reliability.md §6.2 injected (500s, Retry-After, hangs, resets, 
 lost after AURA acted, outages longer than the retry budget).
 
 Most tests drive :meth:`Deliverer.run_once` with a settable clock, so backoff and Retry-After are
-checked exactly without sleeping; the threaded tests use the real clock and small numbers.
+checked exactly without sleeping; the threaded tests use the real clock and small numbers. Every
+test with a store runs on SQLite and on PostgreSQL (the ``store_factory`` fixture,
+tests/pg_support.py).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from pg_support import StoreFactory
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent
 from webhook.aurasim import SimState, run_simulator
@@ -29,7 +31,7 @@ from webhook.delivery.leases import LeaseKeeper
 from webhook.delivery.worker import Deliverer, full_jitter
 from webhook.errors import CannotStart
 from webhook.service import build_deliverer
-from webhook.store import Plan, SqliteStore, UplinkRecord
+from webhook.store import Plan, SqliteStore, Store, UplinkRecord
 
 T0 = 1_800_000_000.0
 CLIENT_ID, CLIENT_SECRET = "aura-sim-client", "aura-sim-secret"
@@ -50,7 +52,7 @@ def event(device_id: str, seq: int, action: int = NEW_CALLOUT, lat: float = -26.
     return DeviceEvent(1, device_id, action, action, place, payload)
 
 
-def ingest(store: SqliteStore, key: str, *events: DeviceEvent) -> tuple[int, ...]:
+def ingest(store: Store, key: str, *events: DeviceEvent) -> tuple[int, ...]:
     received = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     plan = Plan("decoded", events=[(e.device_id, e) for e in events])
     rec = UplinkRecord("sigfox", key, events[0].device_id, received, b"\x01", {"k": key})
@@ -69,10 +71,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock):
-    s = SqliteStore(tmp_path / "store.db", clock=clock)
-    yield s
-    s.close()
+def store(store_factory: StoreFactory, clock: Clock) -> Store:
+    """This test's store, on each engine in turn (closed by the factory)."""
+    return store_factory(clock)
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def deliverer(store, client, clock, **kw) -> Deliverer:
     return Deliverer(store, client, clock=clock, **kw)
 
 
-def drain(d: Deliverer, store: SqliteStore, clock: Clock, max_steps: int = 100) -> int:
+def drain(d: Deliverer, store: Store, clock: Clock, max_steps: int = 100) -> int:
     """Run the worker until nothing is open, jumping the clock to each next due time."""
     steps = 0
     while steps < max_steps:
@@ -431,8 +432,8 @@ def _wait_for(predicate, timeout: float = 10.0) -> float:
     return time.monotonic() - started
 
 
-def test_wake_starts_delivery_at_once_not_at_the_next_poll(sim, tmp_path, client):
-    store = SqliteStore(tmp_path / "s.db")
+def test_wake_starts_delivery_at_once_not_at_the_next_poll(sim, store_factory, client):
+    store = store_factory()
     d = Deliverer(store, client, workers=2, poll_s=5.0, base_backoff_s=0.01)
     d.start()
     try:
@@ -443,11 +444,10 @@ def test_wake_starts_delivery_at_once_not_at_the_next_poll(sim, tmp_path, client
         assert latency < 1.0, f"delivered after {latency:.2f} s; the poll interval is 5 s"
     finally:
         d.stop()
-        store.close()
 
 
-def test_threaded_delivery_is_exactly_once_and_in_order_per_device(sim, tmp_path, client):
-    store = SqliteStore(tmp_path / "s.db")
+def test_threaded_delivery_is_exactly_once_and_in_order_per_device(sim, store_factory, client):
+    store = store_factory()
     d = Deliverer(store, client, workers=4, poll_s=0.5, base_backoff_s=0.01, max_backoff_s=0.05)
     sim.state.fail_next(500, count=6)
     sim.state.reset_connection_next(count=2)
@@ -471,8 +471,8 @@ def test_threaded_delivery_is_exactly_once_and_in_order_per_device(sim, tmp_path
             r["body"]["body"]["sequenceNumber"] for r in ok if r["body"]["device_id"] == f"D{n}"
         ]
         assert seqs == [str(s) for s in range(6)]
-    assert store.pragma_check()["synchronous"] == 2
-    store.close()
+    if isinstance(store, SqliteStore):
+        assert store.pragma_check()["synchronous"] == 2
 
 
 def test_stop_returns_promptly_and_leaves_nothing_claimed(sim, tmp_path, client):
@@ -490,11 +490,11 @@ def test_stop_returns_promptly_and_leaves_nothing_claimed(sim, tmp_path, client)
 # -- short leases, renewed while a send is in flight (docs/design.md §14) -----------------------
 
 
-def test_a_lease_is_renewed_while_the_send_outlasts_it(sim, tmp_path):
+def test_a_lease_is_renewed_while_the_send_outlasts_it(sim, store_factory):
     """A send that hangs for three leases keeps its event: the other worker, polling all the
     while, never sends it again. (Without renewal it would, after one lease.)"""
     lease_s = 1.0
-    stores = [SqliteStore(tmp_path / "s.db") for _ in range(2)]  # two "processes", one file
+    stores = [store_factory() for _ in range(2)]  # two "processes" on one file (or database)
     clients = [AuraClient(sim.url, CLIENT_ID, CLIENT_SECRET, timeout=(1.0, 5.0)) for _ in stores]
     workers = [
         Deliverer(s, c, workers=2, lease_s=lease_s, poll_s=0.05, base_backoff_s=0.01)
@@ -517,18 +517,17 @@ def test_a_lease_is_renewed_while_the_send_outlasts_it(sim, tmp_path):
         for c in clients:
             c.close()
         for s in stores:
-            s.close()
+            store_factory.release(s)
     assert len(sim.state.requests()) == 1, "sent once: the lease never lapsed mid-send"
-    done = SqliteStore(tmp_path / "s.db")
+    done = store_factory()
     assert (done.get_event(eid).claim, done.get_event(eid).attempts) == (1, 1)
-    done.close()
 
 
-def test_a_dead_workers_lapsed_lease_is_reclaimed_within_the_lease(sim, tmp_path, client):
+def test_a_dead_workers_lapsed_lease_is_reclaimed_within_the_lease(sim, store_factory, client):
     """Scenario 9 in-process: a worker claimed and died. The survivor's dispatcher sleeps until
     the lease ends (the store's next_due counts it), not until its 30 s poll."""
     lease_s = 1.0
-    store = SqliteStore(tmp_path / "s.db")
+    store = store_factory()
     (eid,) = ingest(store, "k1", event("A1B2C3D4", 46))
     (dead,) = store.claim(time.time(), lease_s, 1)  # ... and the worker is killed here
     d = Deliverer(store, client, workers=2, lease_s=lease_s, poll_s=30.0)
@@ -541,7 +540,6 @@ def test_a_dead_workers_lapsed_lease_is_reclaimed_within_the_lease(sim, tmp_path
     waited = request["time"] - dead.lease_until
     assert 0 <= waited < 0.5, f"sent {waited:+.2f} s after the dead worker's lease ended"
     assert store.get_event(eid).claim == dead.claim + 1
-    store.close()
 
 
 def test_a_lost_lease_stops_being_renewed_and_is_reported(store, clock, caplog):
@@ -585,20 +583,25 @@ def test_serve_warns_only_about_a_lease_too_short_to_renew(tmp_path, caplog, lea
     store.close()
 
 
-class CountingStore(SqliteStore):
-    """The real store, counting its claim transactions."""
+class CountingClaims:
+    """The real store (of either kind), counting its claim transactions."""
 
-    claims = 0
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.claims = 0
 
     def claim(self, now: float, lease_s: float, limit: int) -> list:
         self.claims += 1
-        return super().claim(now, lease_s, limit)
+        return self.store.claim(now, lease_s, limit)
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
 
 
-def test_a_backlog_is_claimed_a_round_at_a_time_not_once_per_send(sim, tmp_path, client):
+def test_a_backlog_is_claimed_a_round_at_a_time_not_once_per_send(sim, store_factory, client):
     """Under a backlog each claim reads every open event, so the dispatcher claims one round
     more than its idle workers take (their leases renewed while queued), not one per send."""
-    store = CountingStore(tmp_path / "s.db")
+    store = CountingClaims(store_factory())
     ids = [i for n in range(30) for i in ingest(store, f"k{n}", event(f"D{n:02}", n))]
     d = Deliverer(store, client, workers=2, poll_s=5.0)
     d.start()
@@ -608,4 +611,3 @@ def test_a_backlog_is_claimed_a_round_at_a_time_not_once_per_send(sim, tmp_path,
         d.stop()
     assert len(answered(sim)) == len(ids)
     assert store.claims <= len(ids) // 2, f"{store.claims} claims for {len(ids)} sends"
-    store.close()

@@ -1,6 +1,7 @@
-"""The fault scenarios of docs/reliability.md §6.2, end to end: real HTTP on 127.0.0.1, real
-SQLite files, the AURA simulator, and (for the kill tests) ``aura-uplink serve`` as a real child
-process that SIGKILLs itself at a failpoint (webhook/failpoints.py).
+"""The fault scenarios of docs/reliability.md §6.2, end to end: real HTTP on 127.0.0.1, a real
+store (each scenario on a SQLite file and on PostgreSQL, through the ``store_factory`` fixture:
+tests/pg_support.py), the AURA simulator, and (for the kill tests) ``aura-uplink serve`` as a
+real child process that SIGKILLs itself at a failpoint (webhook/failpoints.py).
 
 What must hold in every scenario: a press is never lost, never late by more than the faults
 force, and never turns into two callouts. "Exactly once" is checked at the simulator: one
@@ -41,6 +42,7 @@ from webhook_support import (
     AppServer,
     ServeProcess,
     aura_posts,
+    open_store,
     post_callback,
     read_config,
     run_cli,
@@ -53,7 +55,7 @@ from webhook_support import (
 import webhook.http.auth
 from webhook.aurasim import SimState, run_simulator
 from webhook.config import DeliveryConfig
-from webhook.store import SqliteStore
+from webhook.store import Store
 
 # The kill tests run with the production lease: short, renewed while a send is in flight
 # (webhook/delivery/leases.py), so a dead process's event is sent again within seconds.
@@ -76,13 +78,29 @@ def sim():
 
 
 @pytest.fixture
-def start_app(tmp_path, sim):
+def service_toml(tmp_path, store_factory):
+    """Write tmp_path/service.toml (webhook_support.write_config) for this test's store: SQLite
+    in tmp_path/data, or ``[store] url`` = a fresh PostgreSQL schema."""
+
+    def write(**settings) -> Path:
+        settings.setdefault("database_url", store_factory.database_url)
+        return write_config(tmp_path / "service.toml", **settings)
+
+    return write
+
+
+#: For the tests whose subject is not the store (authentication, body size): SQLite only.
+sqlite_only = pytest.mark.parametrize("store_kind", ["sqlite"])
+
+
+@pytest.fixture
+def start_app(service_toml, sim):
     """Start the app in this process with a config written to tmp_path/service.toml."""
     started: list[AppServer] = []
 
     def start(poll_s: float = 0.1, **settings) -> AppServer:
         settings.setdefault("aura_url", sim.url)
-        config = read_config(write_config(tmp_path / "service.toml", **settings))
+        config = read_config(service_toml(**settings))
         server = AppServer(config, poll_s=poll_s)
         started.append(server)
         return server
@@ -93,8 +111,9 @@ def start_app(tmp_path, sim):
 
 
 @pytest.fixture
-def serve(tmp_path):
-    """Start ``aura-uplink serve`` child processes; any still running are stopped afterwards."""
+def serve(tmp_path, store_factory):
+    """Start ``aura-uplink serve`` child processes; any still running are stopped afterwards
+    (before the store's schema is dropped: this fixture depends on the store's)."""
     started: list[ServeProcess] = []
 
     def start(config_path: Path, failpoints: str | None = None) -> ServeProcess:
@@ -108,20 +127,20 @@ def serve(tmp_path):
         process.stop()
 
 
-def settle(store: SqliteStore, timeout: float = 15.0) -> dict[str, int]:
+def settle(store: Store, timeout: float = 15.0) -> dict[str, int]:
     """Wait until nothing is pending or in flight; nothing may have been dead-lettered."""
     events = wait_until(lambda: settled(store), timeout, what="every event delivered")
     assert events["dead"] == 0, events
     return events
 
 
-def assert_short_lease(store: SqliteStore) -> None:
+def assert_short_lease(store: Store) -> None:
     """The event a killed process had in flight is leased for at most LEASE_S from now."""
     (row,) = store.list_events("in_flight")
     assert row.lease_until is not None and row.lease_until - time.time() <= LEASE_S, row
 
 
-def settle_soon_after_restart(store: SqliteStore, restarted: float) -> None:
+def settle_soon_after_restart(store: Store, restarted: float) -> None:
     """Recovery in seconds: everything delivered within RECOVERY_S of the restart (monotonic),
     not after a long lease."""
     settle(store, timeout=RECOVERY_S + 10)
@@ -253,8 +272,8 @@ def test_3_wrapped_sequence_number_at_a_new_time_is_a_new_press(start_app, sim):
 
 
 @pytest.mark.slow
-def test_6_killed_after_the_commit_before_the_answer(tmp_path, sim, serve):
-    path = write_config(tmp_path / "service.toml", aura_url=sim.url)
+def test_6_killed_after_the_commit_before_the_answer(service_toml, sim, serve):
+    path = service_toml(aura_url=sim.url)
     body = sigfox_body(seq=300)
     first = serve(path, failpoints="after-ingest-commit")
 
@@ -262,7 +281,7 @@ def test_6_killed_after_the_commit_before_the_answer(tmp_path, sim, serve):
         post_callback(first.url, body)
 
     assert first.wait_exit() == -signal.SIGKILL
-    store = SqliteStore(read_config(path).database)
+    store = open_store(read_config(path))
     try:
         stored = store.list_uplinks()
         assert len(stored) == 1  # committed, though the sender never heard so
@@ -280,10 +299,10 @@ def test_6_killed_after_the_commit_before_the_answer(tmp_path, sim, serve):
 
 
 @pytest.mark.slow
-def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
+def test_8_killed_after_aura_answered_before_marking_delivered(service_toml, serve):
     state = SimState(CLIENT_ID, CLIENT_SECRET, honour_idempotency_keys=True)
     with run_simulator("127.0.0.1", 0, state) as sim:
-        path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=LEASE_S)
+        path = service_toml(aura_url=sim.url, lease_s=LEASE_S)
         body = sigfox_body(seq=800)
         first = serve(path, failpoints="after-send")
 
@@ -292,7 +311,7 @@ def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
 
         assert first.wait_exit() == -signal.SIGKILL
         assert len(aura_posts(sim, message_type=NEW_CALLOUT, ok=True)) == 1
-        store = SqliteStore(read_config(path).database)
+        store = open_store(read_config(path))
         try:
             assert store.status()["events"]["in_flight"] == 1  # AURA has it; we don't know
             assert_short_lease(store)
@@ -315,8 +334,8 @@ def test_8_killed_after_aura_answered_before_marking_delivered(tmp_path, serve):
 
 
 @pytest.mark.slow
-def test_9_killed_after_claiming_before_sending(tmp_path, sim, serve):
-    path = write_config(tmp_path / "service.toml", aura_url=sim.url, lease_s=LEASE_S)
+def test_9_killed_after_claiming_before_sending(service_toml, sim, serve):
+    path = service_toml(aura_url=sim.url, lease_s=LEASE_S)
     body = sigfox_body(seq=900)
     first = serve(path, failpoints="after-claim")
 
@@ -324,7 +343,7 @@ def test_9_killed_after_claiming_before_sending(tmp_path, sim, serve):
 
     assert first.wait_exit() == -signal.SIGKILL
     assert aura_posts(sim) == []
-    store = SqliteStore(read_config(path).database)
+    store = open_store(read_config(path))
     try:
         assert store.status()["events"]["in_flight"] == 1  # claimed by a dead worker
         assert_short_lease(store)
@@ -430,14 +449,14 @@ def test_17_sixteen_threads_at_once(start_app, sim, caplog):
 
 
 @pytest.mark.slow
-def test_17_two_serve_processes_on_one_data_dir(tmp_path, sim, serve):
-    path = write_config(tmp_path / "service.toml", aura_url=sim.url, workers=2)
+def test_17_two_serve_processes_on_one_data_dir(service_toml, sim, serve):
+    path = service_toml(aura_url=sim.url, workers=2)
     first, second = serve(path), serve(path)
 
     results = _flood([first.url, second.url], threads=16, per_thread=4)
 
     _check_flood(results, 16 * 4)
-    store = SqliteStore(read_config(path).database)
+    store = open_store(read_config(path))
     try:
         keys = [u.record.dedup_key for u in store.list_uplinks(limit=1000)]
         assert len(keys) == len(set(keys)) == 16 * 4
@@ -455,6 +474,7 @@ def test_17_two_serve_processes_on_one_data_dir(tmp_path, sim, serve):
 # -- 19, 20: authentication and size -------------------------------------------------------------
 
 
+@sqlite_only
 def test_19_bad_secrets_get_401_nothing_stored_and_compare_digest_decides(start_app, monkeypatch):
     calls: list[tuple[bytes, bytes]] = []
     real_compare = hmac.compare_digest
@@ -527,6 +547,7 @@ def _check_body_cap(url: str, limit: int, stored: Callable[[], list]) -> None:
     assert len(stored()) == 1
 
 
+@sqlite_only
 def test_20_oversized_bodies_get_413_and_nothing_is_stored(start_app):
     server = start_app(max_body_bytes=2048)
 
@@ -534,10 +555,11 @@ def test_20_oversized_bodies_get_413_and_nothing_is_stored(start_app):
 
 
 @pytest.mark.slow
-def test_20_the_serve_command_caps_bodies_the_same_way(tmp_path, serve):
-    path = write_config(tmp_path / "service.toml", aura_url=None, max_body_bytes=2048)
+@sqlite_only
+def test_20_the_serve_command_caps_bodies_the_same_way(service_toml, serve):
+    path = service_toml(aura_url=None, max_body_bytes=2048)
     process = serve(path)
-    store = SqliteStore(read_config(path).database)
+    store = open_store(read_config(path))
     try:
         _check_body_cap(process.url, 2048, store.list_uplinks)
     finally:
@@ -556,7 +578,9 @@ sigfox_device_types = ["AAAA0001"]
 FIXED_TEMPLATES = STRICT_TEMPLATES.replace('["AAAA0001"]', '["AAAA0001", "BBBB0002"]')
 
 
-def test_21_undecodable_uplinks_are_kept_logged_and_replayable(tmp_path, start_app, sim, caplog):
+def test_21_undecodable_uplinks_are_kept_logged_and_replayable(
+    service_toml, start_app, sim, caplog
+):
     caplog.set_level(logging.INFO)
     server = start_app(templates=STRICT_TEMPLATES)
     bad = {
@@ -582,7 +606,7 @@ def test_21_undecodable_uplinks_are_kept_logged_and_replayable(tmp_path, start_a
     assert {r.name for r in errors} == {"aura_uplink.webhook"}
 
     # Onboarding fixed: the device type is added to the template, then the uplinks replayed.
-    path = write_config(tmp_path / "service.toml", aura_url=sim.url, templates=FIXED_TEMPLATES)
+    path = service_toml(aura_url=sim.url, templates=FIXED_TEMPLATES)
     replay = run_cli("store", "replay", "--undecodable", "--config", str(path))
 
     assert replay.returncode == 1, replay.stderr  # two are still undecodable, and say so

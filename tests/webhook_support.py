@@ -1,10 +1,13 @@
 """Helpers for the webhook's end-to-end tests (tests/test_webhook_*.py) and bench/press_latency.py.
 
-Everything talks real HTTP on 127.0.0.1 to real SQLite files; AURA is the project's simulator.
-Every network call has a timeout and every wait has a deadline, so a bug shows up as a failed
-assertion with a message, never as a hung test run.
+Everything talks real HTTP on 127.0.0.1 to a real store: a SQLite file in the data directory, or
+PostgreSQL when the config's ``[store] url`` names one (``database_url``; tests/pg_support.py
+makes a fresh schema per test). AURA is the project's simulator. Every network call has a timeout
+and every wait has a deadline, so a bug shows up as a failed assertion with a message, never as
+a hung test run.
 
 * :func:`write_config` writes a service TOML (small backoffs, so faults heal fast).
+* :func:`open_store` opens the store a config names, as ``serve`` does (without its checks).
 * :class:`AppServer` runs ``create_app`` under waitress in a background thread, on port 0, with
   the delivery worker wired to ``on_commit`` exactly as ``aura-uplink serve`` wires it.
 * :class:`ServeProcess` runs ``python -m webhook serve --config X`` as a real child process (the
@@ -37,7 +40,7 @@ from webhook.delivery import Deliverer
 from webhook.http import create_app
 from webhook.server_options import waitress_options
 from webhook.service import build_deliverer
-from webhook.store import SqliteStore
+from webhook.store import SqliteStore, Store
 
 REPO = Path(__file__).resolve().parents[1]
 HTTP_TIMEOUT = 5.0  # every request the tests make; the service answers in milliseconds
@@ -114,9 +117,11 @@ def config_text(
     ttn_secret: str | None = TTN_SECRET,
     operator_secret: str | None = OPERATOR_SECRET,
     service_extra: str = "",
+    database_url: str | None = None,
 ) -> str:
     """A service TOML (webhook/config.py) for tests: small backoffs, so faults heal fast.
-    ``service_extra`` is more ``[service]`` lines (e.g. ``connection_limit = 20``).
+    ``service_extra`` is more ``[service]`` lines (e.g. ``connection_limit = 20``);
+    ``database_url`` is ``[store] url`` (None: SQLite in ``data_dir``).
 
     ``lease_s`` stays well above the worst SQLite write-lock wait seen under a 16-thread flood
     (~1.2 s on 2 cores): a lease that runs out while its worker waits to record a 2xx makes
@@ -136,6 +141,7 @@ timeout_s = {float(timeout_s)}
     )
     ttn = "" if ttn_secret is None else f"\n[sources.ttn]\nsecret = {json.dumps(ttn_secret)}\n"
     operator = "" if operator_secret is None else f"operator_secret = {json.dumps(operator_secret)}"
+    store = "" if database_url is None else f"\n[store]\nurl = {json.dumps(database_url)}\n"
     return f"""
 [service]
 data_dir = {json.dumps(str(data_dir))}
@@ -145,6 +151,7 @@ threads = {threads}
 max_body_bytes = {max_body_bytes}
 {operator}
 {service_extra}
+{store}
 {aura}
 [delivery]
 workers = {workers}
@@ -171,6 +178,16 @@ def write_config(path: Path, **settings: Any) -> Path:
 def read_config(path: Path) -> ServiceConfig:
     """The config as the service reads it, without this process's environment overrides."""
     return load_config(path, env={})
+
+
+def open_store(config: ServiceConfig) -> Store:
+    """The store ``config`` names, opened as ``serve`` opens it (without start-up's checks):
+    PostgreSQL if ``[store] url`` is set, else the SQLite file in the data directory."""
+    if config.store.url is None:
+        return SqliteStore(config.database)
+    from webhook.store.postgres import PostgresStore  # psycopg only when a test asks for it
+
+    return PostgresStore(config.store.url, pool_size=config.store.pool_size)
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -254,13 +271,13 @@ def aura_posts(
     return out
 
 
-def all_delivered(store: SqliteStore, count: int) -> bool:
+def all_delivered(store: Store, count: int) -> bool:
     """``count`` events exist and every one of them is delivered."""
     events = store.status()["events"]
     return events["delivered"] == count and sum(events.values()) == count
 
 
-def settled(store: SqliteStore) -> dict[str, int] | None:
+def settled(store: Store) -> dict[str, int] | None:
     """The event counts once no event is pending or in flight (None before)."""
     events = store.status()["events"]
     return None if events["pending"] or events["in_flight"] else events
@@ -277,7 +294,7 @@ class AppServer:
     def __init__(self, config: ServiceConfig, *, deliver: bool = True, poll_s: float = 0.1) -> None:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.config = config
-        self.store = SqliteStore(config.database)
+        self.store = open_store(config)
         self.deliverer: Deliverer | None = build_deliverer(config, self.store) if deliver else None
         if self.deliverer is not None:
             # Events another process stored (the replay command) are found within poll_s.

@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from decoders.aura import DeviceState
+from decoders.errors import AuraUplinkError
 from webhook.store.base import IngestResult, Plan, PlanFn, PruneCount, idempotency_key
 from webhook.store.migrations import shipped_migrations
 from webhook.store.postgres_connections import Connections
@@ -73,8 +74,9 @@ def _one(cursor: psycopg.Cursor[Any]) -> Any:
     return row
 
 
-class _Duplicate(Exception):
-    """Raised inside an ingest transaction that lost the race for its dedup key: rolls it back."""
+class _Duplicate(AuraUplinkError):
+    """Raised inside an ingest transaction that lost the race for its dedup key: rolls it back.
+    Never leaves :meth:`PostgresStore.ingest`."""
 
 
 class _Reader:
