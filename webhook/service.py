@@ -1,7 +1,7 @@
 """The service process (``aura-uplink serve``): the webhook under waitress (a production WSGI
 server, threaded, pure Python) plus the delivery worker, in one process, on the embedded SQLite
-store, checked before it takes traffic (:mod:`webhook.startup`) and watched while it does
-(:mod:`webhook.readiness`)."""
+store or a shared PostgreSQL one, checked before it takes traffic (:mod:`webhook.startup`) and
+watched while it does (:mod:`webhook.readiness`)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,17 @@ from webhook.delivery import AuraClient, Deliverer
 from webhook.delivery.leases import MIN_RELIABLE_LEASE_S, RENEWALS_PER_LEASE
 from webhook.errors import CannotStart
 from webhook.http import create_app
+from webhook.pruner import Pruner
 from webhook.readiness import Readiness
 from webhook.serve_loop import SignalLoop
 from webhook.server_options import make_room_for_connections, waitress_options
 from webhook.startup import open_checked_store
-from webhook.store import SqliteStore
+from webhook.store import Store
 
 log = logging.getLogger("aura_uplink.serve")
 
 
-def build_deliverer(config: ServiceConfig, store: SqliteStore) -> Deliverer | None:
+def build_deliverer(config: ServiceConfig, store: Store) -> Deliverer | None:
     aura = config.aura
     if not aura.url:
         log.warning("no AURA url configured: events are stored but not delivered")
@@ -82,11 +83,16 @@ def serve(config: ServiceConfig) -> None:
     loop.install()
     if deliverer is not None:
         deliverer.start()
+    # Retention: 0 keeps everything. The first run comes soon after start-up, then one a minute.
+    pruner = None
+    if config.store.retention_days > 0:
+        pruner = Pruner(store, config.store.retention_days)
+        pruner.start()
     log.info(
         "aura-uplink listening on http://%s:%s (store %s, AURA %s)",
         config.host,
         server.effective_port,
-        config.database,
+        config.store_label,
         config.aura.url or "not configured",
     )
     try:
@@ -95,13 +101,15 @@ def serve(config: ServiceConfig) -> None:
     finally:
         server.close()
         server.task_dispatcher.shutdown(timeout=10)
+        if pruner is not None:
+            pruner.stop()
         if deliverer is not None:
             deliverer.stop()
         store.close()
 
 
 def _start(
-    config: ServiceConfig, store: SqliteStore, readiness: Readiness
+    config: ServiceConfig, store: Store, readiness: Readiness
 ) -> tuple[BaseWSGIServer, Deliverer | None]:
     """Bind the port, then build the deliverer: a port in use fails before any warning."""
     wake = _Wake()

@@ -1,5 +1,5 @@
-"""``aura-uplink store status | list | replay | check``: look into the store, recover from
-failures, and check the file before trusting it again."""
+"""``aura-uplink store status | list | replay | check | prune``: look into the store, recover
+from failures, check the file before trusting it again, and prune what retention lets go."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from webhook.aura.answers import event_answer
 from webhook.cli.common import ConfigProblem, config_option, echo_json, load, open_store
 from webhook.config import ServiceConfig
 from webhook.ingest import replan_stored
-from webhook.store import SqliteStore
+from webhook.store import Store
 
 
-def _open(config_path: str | None) -> tuple[ServiceConfig, SqliteStore]:
+def _open(config_path: str | None) -> tuple[ServiceConfig, Store]:
     config = load(config_path)
     return config, open_store(config)
 
@@ -45,7 +45,7 @@ def check_command(config_path: str | None) -> None:
     from webhook.startup import open_checked_store
 
     config = load(config_path)
-    if not config.database.exists():
+    if config.store.url is None and not config.database.exists():
         raise ConfigProblem(f"no store at {config.database} (is --config right?)")
     try:
         store, _ = open_checked_store(config, inline_check_max_bytes=sys.maxsize)
@@ -53,7 +53,7 @@ def check_command(config_path: str | None) -> None:
         click.echo(f"aura-uplink store check: {error}", err=True)
         sys.exit(1)
     store.close()
-    click.echo(f"{config.database}: ok")
+    click.echo(f"{config.store_label}: ok")
 
 
 @store_group.command("list")
@@ -111,3 +111,49 @@ def replay_command(
         click.echo(f"{fixed} uplink(s) decoded, {still} still undecodable")
         if still:
             sys.exit(1)
+
+
+@store_group.command("prune")
+@config_option
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@click.option(
+    "--older-than-days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Prune what is older than this  [default: [store] retention_days].",
+)
+def prune_command(config_path: str | None, dry_run: bool, older_than_days: float | None) -> None:
+    """Remove delivered events and decoded or ignored uplinks older than N days (as `serve`
+    does continuously), in small batches; dead letters, open events and undecodable uplinks
+    stay. Prints {"older_than", "uplinks", "events", "dry_run"} as JSON."""
+    import time
+
+    from webhook.pruner import cutoff, iso, prune
+
+    config = load(config_path)
+    days = config.store.retention_days if older_than_days is None else older_than_days
+    if not days > 0:
+        click.echo(
+            "store.retention_days = 0 keeps everything: nothing to prune"
+            " (--older-than-days N prunes anyway)",
+            err=True,
+        )
+        echo_json({"older_than": None, "uplinks": 0, "events": 0, "dry_run": dry_run})
+        return
+    store = open_store(config)
+    try:
+        older_than = cutoff(time.time(), days)
+        if dry_run:
+            found = store.prunable(older_than)
+        else:
+            # A running `serve` shares the store: its writes get the lock between batches.
+            found, _ = prune(store, older_than, pause_s=0.01)
+    finally:
+        store.close()
+    echo_json(
+        {
+            "older_than": iso(older_than),
+            "uplinks": found.uplinks,
+            "events": found.events,
+            "dry_run": dry_run,
+        }
+    )

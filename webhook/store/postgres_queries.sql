@@ -213,17 +213,23 @@ INSERT INTO probes (instance, probed_at) VALUES (%(instance)s, %(now)s)
 ON CONFLICT (instance) DO UPDATE SET probed_at = excluded.probed_at;
 
 -- name: prune_events
-DELETE FROM events
- WHERE id IN (SELECT id FROM events
-               WHERE state = 'delivered' AND delivered_at < %(older_than)s
-               ORDER BY delivered_at LIMIT %(limit)s);
+-- Every instance prunes: SKIP LOCKED lets two of them take different rows instead of one
+-- waiting for the other's batch. MATERIALIZED keeps the LIMIT (see claim).
+WITH old AS MATERIALIZED (
+    SELECT id FROM events
+     WHERE state = 'delivered' AND delivered_at < %(older_than)s
+     ORDER BY delivered_at LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED)
+DELETE FROM events USING old WHERE events.id = old.id;
 
 -- name: prune_uplinks
-DELETE FROM uplinks
- WHERE id IN (SELECT u.id FROM uplinks AS u
-               WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < %(older_than)s
-                 AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.uplink_id = u.id)
-               ORDER BY u.stored_at LIMIT %(limit)s);
+WITH old AS MATERIALIZED (
+    SELECT u.id FROM uplinks AS u
+     WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < %(older_than)s
+       AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.uplink_id = u.id)
+     ORDER BY u.stored_at LIMIT %(limit)s
+       FOR UPDATE SKIP LOCKED)
+DELETE FROM uplinks USING old WHERE uplinks.id = old.id;
 
 -- name: prunable_events
 SELECT COUNT(*) FROM events WHERE state = 'delivered' AND delivered_at < %(older_than)s;

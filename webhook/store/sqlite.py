@@ -17,7 +17,7 @@ from typing import Any
 
 from decoders.aura import DeviceState
 from webhook.errors import StoreError
-from webhook.store.base import IngestResult, Plan, PlanFn, idempotency_key
+from webhook.store.base import IngestResult, Plan, PlanFn, PruneCount, idempotency_key
 from webhook.store.migrations import migrate_sqlite, shipped_migrations
 from webhook.store.records import (
     EVENT_STATES,
@@ -307,6 +307,31 @@ class SqliteStore:
         }
         with self._db.write() as conn:
             return conn.execute(Q["replay_dead"], params).rowcount
+
+    # -- retention -----------------------------------------------------------------------------
+
+    def prune_batch(self, older_than: float, limit: int) -> PruneCount:
+        """Delete, in one write transaction, at most ``limit`` delivered events delivered before
+        ``older_than`` and then at most ``limit`` decoded or ignored uplinks stored before it
+        that have no event left, oldest first. Dead and open events, undecodable uplinks and
+        uplinks that still have an event stay (:meth:`webhook.store.base.Store.prune_batch`).
+
+        Both deletes read their rows through the partial indexes of migration 0006, so a batch
+        holds the write lock for its own rows only, whatever the size of the store."""
+        if limit <= 0:
+            return PruneCount()
+        params = {"older_than": older_than, "limit": limit}
+        with self._db.write() as conn:
+            events = conn.execute(Q["prune_events"], params).rowcount
+            uplinks = conn.execute(Q["prune_uplinks"], params).rowcount
+        return PruneCount(uplinks=uplinks, events=events)
+
+    def prunable(self, older_than: float) -> PruneCount:
+        """What pruning everything before ``older_than`` would remove now (``--dry-run``): the
+        events :meth:`prune_batch` takes, and the uplinks with no event left once they go."""
+        with self._db.read() as conn:
+            events, uplinks = conn.execute(Q["prunable"], {"older_than": older_than}).fetchone()
+        return PruneCount(uplinks=int(uplinks), events=int(events))
 
     # -- inspection ----------------------------------------------------------------------------
 

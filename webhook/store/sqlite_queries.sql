@@ -186,3 +186,50 @@ DELETE FROM device_links WHERE serial = :serial;
 -- the new owner's lease. A renewal never shortens a lease.
 UPDATE events SET lease_until = MAX(COALESCE(lease_until, 0), :lease_until)
  WHERE id = :id AND state = 'in_flight' AND claim = :claim;
+
+-- name: prune_events
+-- Retention, one batch (SqliteStore.prune_batch): the oldest delivered events, delivered before
+-- :older_than, at most :limit of them, found through the partial index of migration 0006 (in
+-- age order: a batch reads only the rows it deletes). Dead and open events are never in it.
+-- INDEXED BY: a batch must never fall back to scanning the table (SQLite refuses the
+-- statement instead, so a test sees it).
+DELETE FROM events
+ WHERE id IN (
+        SELECT id
+          FROM events INDEXED BY events_delivered_by_time
+         WHERE state = 'delivered' AND COALESCE(delivered_at, created_at) < :older_than
+         ORDER BY COALESCE(delivered_at, created_at)
+         LIMIT :limit);
+
+-- name: prune_uplinks
+-- Then the oldest decoded or ignored uplinks stored before :older_than with no event left (an
+-- event of the uplink that is open, dead, or delivered too recently keeps it; events reference
+-- their uplink). Run after prune_events in the same transaction, so an uplink whose last event
+-- that batch removed goes with it. The NOT EXISTS is a seek in the (uplink_id, position) index.
+-- Old uplinks kept by a dead letter are walked over by every batch until it is handled: as
+-- few as the dead letters are.
+DELETE FROM uplinks
+ WHERE id IN (
+        SELECT u.id
+          FROM uplinks AS u INDEXED BY uplinks_prunable_by_time
+         WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < :older_than
+           AND NOT EXISTS (SELECT 1 FROM events AS e WHERE e.uplink_id = u.id)
+         ORDER BY u.stored_at
+         LIMIT :limit);
+
+-- name: prunable
+-- What pruning everything before :older_than would remove now (`store prune --dry-run`): the
+-- events prune_events would take, and the uplinks that would have no event left once they go
+-- (every event of the uplink is one of those).
+SELECT
+    (SELECT COUNT(*)
+       FROM events INDEXED BY events_delivered_by_time
+      WHERE state = 'delivered' AND COALESCE(delivered_at, created_at) < :older_than),
+    (SELECT COUNT(*)
+       FROM uplinks AS u INDEXED BY uplinks_prunable_by_time
+      WHERE u.status IN ('decoded', 'ignored') AND u.stored_at < :older_than
+        AND NOT EXISTS (
+            SELECT 1 FROM events AS e
+             WHERE e.uplink_id = u.id
+               AND NOT (e.state = 'delivered'
+                        AND COALESCE(e.delivered_at, e.created_at) < :older_than)));
