@@ -6,6 +6,7 @@ same client load. Target: full >= 0.9x empty (closed-loop requests/s).
     python -m bench.run --only retention --quick       # 20,000: a smoke run, not a measurement
     python -m bench.retention --uplinks 1000000        # this part alone, other numbers
     python -m bench.retention --store-url sqlite       # the store kind (the default)
+    python -m bench.retention --store-url postgresql://...  # e.g. `bash .ci/postgres.sh start`
 
 **The full store** is filled directly in SQL, in one transaction (a recursive CTE, no Python per
 row): a 10,000-device Sigfox fleet sending 140 uplinks a day each, so 5 M uplinks are the last
@@ -25,8 +26,9 @@ while a closed and an open loop run: the worst case of retention (enabled on a b
 where pruning takes its largest share of the write lock (info rows).
 
 The store kind is a parameter (``--store-url``): ``sqlite`` (the default, files in a temporary
-directory). Another kind is a :class:`Backend` in ``BACKENDS`` (its fill and its ``[store]``
-section); the rest is shared.
+directory), or a PostgreSQL server's URL (a fresh schema per store, dropped at the end; the
+same rows, filled by ``INSERT ... SELECT`` over ``generate_series``). Each kind is a
+:class:`Backend` in ``BACKENDS`` (its fill and its ``[store]`` section); the rest is shared.
 """
 
 from __future__ import annotations
@@ -237,8 +239,182 @@ def fill_sqlite(database: Path, fleet: Fleet) -> None:
         conn.close()
 
 
+# -- PostgreSQL ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresTarget:
+    """A store in a schema of its own on the server (the service's data dir holds the rest)."""
+
+    name: str
+    data_dir: Path
+    url: str  # the server's URL with this schema first on the search_path
+    schema: str
+
+    def store_section(self) -> str:
+        return f"url = {json.dumps(self.url)}"  # a JSON string is a TOML basic string
+
+    def size_bytes(self) -> int:
+        """Tables with their indexes and TOAST (the WAL is the server's, not the store's)."""
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=10) as conn:
+            row = conn.execute(
+                "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint"
+                "  FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = %s AND c.relkind = 'r'",
+                (self.schema,),
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+
+# The SQLite fill's rows, in PostgreSQL's SQL: uplink i = 0 .. N-1, oldest first, device i %
+# FLEET. The identity columns number them (ids 1 .. N in i order: one sequential scan of the
+# series feeds the insert), so the sequences stand where the service's next insert expects.
+# Strings are built with || : psycopg reads every % in the statement as a placeholder.
+_PG_FILL_UPLINKS = """
+INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
+                     raw_json, status, error, model, template, stored_at, warnings_json)
+SELECT 'sigfox', 'sigfox:' || device || ':' || seq || ':' || sent, device,
+       to_char(to_timestamp(sent) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+       lower(frame), NULL, seq,
+       '{"device": "' || device || '", "time": ' || sent || ', "seqNumber": ' || seq
+           || ', "data": "' || frame || '"}',
+       'decoded', NULL, 'aura-reference', 'reference', stored, '[]'
+  FROM (SELECT upper(lpad(to_hex(%(device0)s + mod(i, %(fleet)s)), 8, '0')) AS device,
+               mod(i / %(fleet)s, 4096) AS seq,
+               %(start)s + i * %(step)s AS stored,
+               floor(%(start)s + i * %(step)s)::bigint - 1 AS sent,
+               (%(frames)s::text[])[mod(i, 4) + 1] AS frame
+          FROM generate_series(0, %(count)s - 1) AS i) AS n
+"""
+
+# Every other uplink with one event, delivered 0.2 s after it was stored; its idempotency key
+# exactly as webhook.store.base.idempotency_key makes it (sha256 of "<dedup key>#<position>").
+_PG_FILL_EVENTS = """
+INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
+                    attempts, claim, next_attempt_at, lease_until, created_at,
+                    first_attempt_at, last_error, delivered_at, response, alerted_at)
+SELECT id, '1:' || device, 0, encode(sha256(convert_to(dedup_key || '#0', 'UTF8')), 'hex'),
+       format(%(body)s, device), 4, 'delivered', 1, 1, stored_at, NULL, stored_at,
+       stored_at + 0.05, NULL, stored_at + 0.2, format(%(answer)s, device), NULL
+  FROM uplinks WHERE mod(id, 2) = 1 ORDER BY id
+"""
+
+_PG_FILL_DEVICES = """
+INSERT INTO devices (device_key, state, updated_at)
+SELECT '1:' || upper(lpad(to_hex(%(device0)s + i), 8, '0')), %(state)s, %(end)s
+  FROM generate_series(0, %(fleet)s - 1) AS i
+"""
+
+
+class PostgresBackend:
+    """Stores in fresh schemas on the server at ``url`` (``--store-url postgresql://...``),
+    dropped at the end. The server's durability is checked, not set: ``fsync`` and
+    ``synchronous_commit`` must be on, or the comparison with SQLite's ``synchronous=FULL``
+    (and with the empty store) would flatter it."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        if "://" not in url:
+            raise SystemExit(
+                "bench.retention: --store-url needs the server's URL, e.g. the one"
+                " `bash .ci/postgres.sh start` prints"
+            )
+        self.url = url
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            found = {
+                name: conn.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+                for name in ("fsync", "synchronous_commit")
+            }
+        if found != {"fsync": "on", "synchronous_commit": "on"}:
+            raise SystemExit(f"bench.retention: the server must be durable, it has {found}")
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-retention-pg-")
+        self.root = Path(self._tmp.name)
+        self._schemas: list[str] = []
+
+    def target(self, name: str) -> PostgresTarget:
+        import uuid
+
+        import psycopg
+        from psycopg import sql
+
+        data_dir = self.root / name / "data"
+        data_dir.mkdir(parents=True)
+        schema = f"aura_bench_retention_{name}_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        self._schemas.append(schema)
+        return PostgresTarget(name, data_dir, _with_search_path(self.url, schema), schema)
+
+    def fill(self, target: Target, fleet: Fleet) -> None:
+        assert isinstance(target, PostgresTarget)
+        fill_postgres(target.url, fleet)
+
+    def close(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                for schema in self._schemas:
+                    drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                    conn.execute(drop.format(sql.Identifier(schema)))
+        finally:
+            self._schemas.clear()
+            self._tmp.cleanup()
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    """``url`` with ``-csearch_path=<schema>`` added to its ``options`` (the PostgreSQL store
+    creates its tables unqualified: they land in that schema). Percent-encoded: libpq decodes
+    only %XX in a URI, so a space must not become ``+`` nor the second ``=`` stay bare."""
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options = " ".join([*(v for k, v in query if k == "options"), f"-csearch_path={schema}"])
+    others = [(k, v) for k, v in query if k != "options"]
+    encoded = urlencode([*others, ("options", options)], safe="/", quote_via=quote)
+    return urlunsplit(parts._replace(query=encoded))
+
+
+def fill_postgres(url: str, fleet: Fleet) -> None:
+    """Make the store (its migrations, by the store itself), then fill it in one transaction,
+    every index kept (they grow as in service); then ``VACUUM (ANALYZE)``, which is what
+    autovacuum would long since have done to a store this old: the planner's statistics, and
+    the pages' hint bits and visibility map set, so neither the measured rounds pay for that
+    nor does autovacuum start on 5 M fresh rows in the middle of them."""
+    import psycopg
+
+    from webhook.store.postgres import PostgresStore
+
+    PostgresStore(url, pool_size=1).close()
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        with conn.transaction():
+            conn.execute(
+                _PG_FILL_UPLINKS,
+                {"count": fleet.uplinks, "device0": DEVICE_0, "fleet": FLEET,
+                 "start": fleet.start, "step": fleet.step, "frames": list(FRAMES)},
+            )  # fmt: skip
+            conn.execute(_PG_FILL_EVENTS, {"body": EVENT_BODY, "answer": AURA_ANSWER})
+            conn.execute(
+                _PG_FILL_DEVICES,
+                {"fleet": min(FLEET, fleet.uplinks), "device0": DEVICE_0,
+                 "state": DEVICE_STATE, "end": fleet.end},
+            )  # fmt: skip
+        conn.autocommit = True  # VACUUM refuses to run in a transaction
+        for table in ("uplinks", "events", "devices"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+
+
 BACKENDS: dict[str, Callable[[str], Backend]] = {
     "sqlite": lambda _url: SqliteBackend(),
+    "postgresql": PostgresBackend,
+    "postgres": PostgresBackend,  # the other scheme libpq (and [store] url) accepts
 }
 
 

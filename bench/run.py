@@ -2,7 +2,8 @@
 
     python -m bench.run                      # the full run (about ten minutes)
     python -m bench.run --quick              # smaller counts: a smoke run, not a measurement
-    python -m bench.run --only decode        # one part: decode, ingest, press, offline, crash, idle
+    python -m bench.run --only decode        # one part: decode, ingest, press, offline, crash,
+                                             # idle, retention, postgres
     python -m bench.run --json results.json  # also write every figure, machine-readable
 
 Each figure is printed with its baseline, the ratio and the target (PASS/FAIL), then the
@@ -65,6 +66,18 @@ def _idle(quick: bool) -> list[Row]:
     return idle_connections.measure(quick=quick)
 
 
+def _retention(quick: bool) -> list[Row]:
+    from bench import retention
+
+    return retention.measure(quick=quick)
+
+
+def _postgres(quick: bool) -> list[Row]:
+    from bench import postgres_ingest
+
+    return postgres_ingest.measure(quick=quick)
+
+
 PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "decode": _decode,
     "ingest": _ingest,
@@ -72,6 +85,8 @@ PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "offline": _offline,
     "crash": _crash,
     "idle": _idle,
+    "retention": _retention,
+    "postgres": _postgres,
 }
 
 

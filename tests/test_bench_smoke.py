@@ -4,9 +4,13 @@ non-zero if not). No timing is asserted: numbers belong to ``python -m bench.run
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from bench.decode_speed import CASES, FIXED_MODELS, check_agreement
 
@@ -36,3 +40,138 @@ def test_quick_decode_benchmark_prints_every_fixed_layout_model() -> None:
         assert rows, f"no decode() row for {model}:\n{done.stdout}"
         assert all("struct" in row and ("PASS" in row or "FAIL" in row) for row in rows), rows
     assert "command:    python -m bench.run --quick --only decode" in done.stdout
+
+
+def test_the_retention_fill_makes_a_store_the_service_accepts(tmp_path: Path) -> None:
+    """bench/retention.py's bulk fill: the schema the migrations make, sound pages, one row per
+    uplink with its unique dedup key, half of them with a delivered event, nothing prunable
+    within the default retention, and a new uplink still stored after them."""
+    import time
+
+    from bench.retention import Fleet, fill_sqlite
+    from webhook.store import Plan, PruneCount, SqliteStore
+
+    database = tmp_path / "aura-uplink.db"
+    fleet = Fleet(2_000, time.time())
+    fill_sqlite(database, fleet)
+    store = SqliteStore(database)
+    try:
+        assert store.schema_problem() is None and store.integrity_problem() is None
+        assert store.pragma_check()["journal_mode"] == "wal"
+        status = store.status()
+        assert status["uplinks"] == {"decoded": 2_000, "undecodable": 0, "ignored": 0}
+        assert status["events"] == {"pending": 0, "in_flight": 0, "delivered": 1_000, "dead": 0}
+        keys = {u.record.dedup_key for u in store.list_uplinks(limit=5_000)}
+        assert len(keys) == 2_000
+        assert store.prunable(time.time() - 30 * 86_400) == PruneCount()
+        older_than = fleet.start + (fleet.end - fleet.start) / 2
+        half = store.prunable(older_than)
+        assert 900 <= half.uplinks <= 1_100 and 450 <= half.events <= 550
+        stored = store.list_uplinks(limit=1)[0].record
+        assert store.ingest(stored, lambda _r: Plan("decoded")).duplicate  # same key: a duplicate
+        new = replace(stored, dedup_key="sigfox:10000000:1:1")
+        assert not store.ingest(new, lambda _r: Plan("decoded")).duplicate
+    finally:
+        store.close()
+
+
+def test_the_postgres_retention_fill_makes_a_store_the_service_accepts() -> None:
+    """The same for bench/retention.py's PostgreSQL fill, on the tests' server: the schema the
+    store's migrations make, the same rows, the identity columns still numbering the service's
+    next uplink and event after them, and the fill's schema dropped at the end."""
+    import time
+
+    import psycopg
+    from pg_support import test_database_url
+
+    from bench.retention import Fleet, PostgresBackend
+    from decoders.aura import DeviceEvent
+    from webhook.store import Plan, PruneCount
+    from webhook.store.postgres import PostgresStore
+
+    backend = PostgresBackend(test_database_url())  # skips without one; fails under CI=true
+    try:
+        target = backend.target("full")
+        fleet = Fleet(2_000, time.time())
+        backend.fill(target, fleet)
+        assert target.size_bytes() > 0
+        store = PostgresStore(target.url, pool_size=1)
+        try:
+            assert store.schema_problem() is None
+            status = store.status()
+            assert status["uplinks"] == {"decoded": 2_000, "undecodable": 0, "ignored": 0}
+            events = {"pending": 0, "in_flight": 0, "delivered": 1_000, "dead": 0}
+            assert status["events"] == events
+            keys = {u.record.dedup_key for u in store.list_uplinks(limit=5_000)}
+            assert len(keys) == 2_000
+            assert store.prunable(time.time() - 30 * 86_400) == PruneCount()
+            half = store.prunable(fleet.start + (fleet.end - fleet.start) / 2)
+            assert 900 <= half.uplinks <= 1_100 and 450 <= half.events <= 550
+            stored = store.list_uplinks(limit=1)[0].record
+            assert store.ingest(stored, lambda _r: Plan("decoded")).duplicate
+            new = replace(stored, dedup_key="sigfox:10000000:1:1")
+            event = DeviceEvent(1, "10000000", 1, 1, "location", {"latitude": -26.1})
+            done = store.ingest(new, lambda _r: Plan("decoded", events=[("1:10000000", event)]))
+            assert (done.uplink_id, done.event_ids) == (2_001, (1_001,))  # identity goes on
+        finally:
+            store.close()
+    finally:
+        backend.close()
+    with psycopg.connect(test_database_url()) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (target.schema,)
+        ).fetchone()
+    assert left == (0,)
+
+
+@pytest.mark.slow
+def test_quick_retention_benchmark_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "retention"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if "20,000 uplinks (sqlite)" in line]
+    assert any("closed loop" in row and ("PASS" in row or "FAIL" in row) for row in rows), rows
+    assert "p99 while pruning" in done.stdout
+
+
+@pytest.mark.slow
+def test_quick_postgres_benchmark_runs_on_the_test_database() -> None:
+    """bench/postgres_ingest.py end to end on the tests' PostgreSQL: the durability settings it
+    reads are on, every answered callback is stored once (one instance and two), and the
+    figures with a target are printed with a verdict. Speed itself is not asserted."""
+    from pg_support import ENV, test_database_url
+
+    url = test_database_url()  # skips locally without one; fails under CI=true
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "postgres"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, ENV: url},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+
+    def row(start: str) -> str:
+        found = [line for line in lines if line.startswith(start)]
+        assert len(found) == 1, f"{start!r}:\n{done.stdout}"
+        return found[0]
+
+    assert row("PostgreSQL fsync=on, synchronous_commit=on").endswith("PASS")
+    for stored in (
+        "answered 200, unique, stored: SQLite",
+        "answered 200, unique, stored: PostgreSQL",
+        "answered 200, stored once: 2 instances, one store",
+        "answered 200, stored once: 1 instance",
+    ):
+        assert row(stored).endswith("PASS")
+    assert row("closed loop, 8 clients, 1 x 200 req: PostgreSQL").endswith(("PASS", "FAIL"))
+    assert row("30 presses 20 ms apart: PostgreSQL p99").endswith(("PASS", "FAIL"))

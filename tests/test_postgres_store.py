@@ -266,7 +266,7 @@ def _pg_ctl(url: str, action: str) -> None:
     env = {**os.environ, "AURA_UPLINK_PG_DIR": folder}
     data = Path(folder) / "data"
     command = ["pg_ctl", action, "-D", str(data), "-w", "-l", f"{folder}/postgres.log"]
-    if action == "stop":
+    if action in ("stop", "restart"):
         command += ["-m", "fast"]
     if os.getuid() == 0:
         command = ["runuser", "-u", "postgres", "--", *command]
@@ -303,3 +303,30 @@ def test_while_the_database_is_down_callbacks_and_readyz_answer_503_then_recover
     finally:
         store.close()
     assert "Traceback" not in serve.log(), serve.log()
+
+
+def test_connections_left_stale_by_a_database_restart_are_replaced_not_reported(
+    own_server: str,
+) -> None:
+    """A restart breaks every pooled connection; the next calls must not fail for it (The
+    Things Stack and ChirpStack never retry a callback answered 503)."""
+    store = PostgresStore(own_server, pool_size=4)
+    try:
+        barrier = threading.Barrier(4)
+
+        def use() -> None:  # four connections at once: the pool holds four afterwards
+            barrier.wait(timeout=10)
+            store.ingest(record(f"before-{threading.get_ident()}"), rising_edge("1:D1"))
+
+        threads = [threading.Thread(target=use) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert store._db.pool.get_stats()["pool_size"] >= 2
+        _pg_ctl(own_server, "restart")
+        for n in range(8):
+            assert not store.ingest(record(f"after-{n}"), rising_edge("1:D1")).duplicate
+        assert store.status()["uplinks"]["decoded"] == 12
+    finally:
+        store.close()

@@ -74,6 +74,15 @@ def _one(cursor: psycopg.Cursor[Any]) -> Any:
     return row
 
 
+def _tables(conn: psycopg.Connection[Any]) -> list[Any]:
+    query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    return conn.execute(query).fetchall()
+
+
+def _schema_version(conn: psycopg.Connection[Any]) -> Any:
+    return _one(conn.execute("SELECT MAX(version) FROM schema_migrations"))
+
+
 class _Duplicate(AuraUplinkError):
     """Raised inside an ingest transaction that lost the race for its dedup key: rolls it back.
     Never leaves :meth:`PostgresStore.ingest`."""
@@ -88,9 +97,8 @@ class _Reader:
 
     def state(self, device_key: str) -> DeviceState:
         params = {"device_key": device_key, "now": self._now}
-        self._conn.execute(Q["ensure_device"], params)
-        row = self._conn.execute(Q["lock_device"], params).fetchone()
-        return DeviceState.from_json(None if row is None else json.loads(row[0]))
+        (state,) = _one(self._conn.execute(Q["lock_device"], params))
+        return DeviceState.from_json(json.loads(state))
 
     def uplink_exists(self, dedup_key: str) -> bool:
         row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key}).fetchone()
@@ -120,8 +128,8 @@ class PostgresStore:
 
     def probe_commit(self) -> None:
         """One real, durable write (this instance's row in ``probes``)."""
-        with self._db.connection() as conn:
-            conn.execute(Q["probe"], {"instance": self.instance, "now": self.clock()})
+        params = {"instance": self.instance, "now": self.clock()}
+        self._db.run(lambda conn: conn.execute(Q["probe"], params), atomic=False)
 
     def identity_problem(self) -> str | None:
         """Nothing to check: a database cannot be deleted from under a connection unnoticed
@@ -130,18 +138,11 @@ class PostgresStore:
 
     def schema_problem(self) -> str | None:
         """Tables missing, or a schema version this aura-uplink did not write."""
-        with self._db.connection() as conn:
-            present = {
-                row[0]
-                for row in conn.execute(
-                    "SELECT table_name FROM information_schema.tables"
-                    " WHERE table_schema = current_schema()"
-                )
-            }
-            lacking = [t for t in _TABLES if t not in present]
-            if lacking:
-                return f"missing tables: {', '.join(lacking)}"
-            (version,) = _one(conn.execute("SELECT MAX(version) FROM schema_migrations"))
+        present = {row[0] for row in self._db.run(_tables, atomic=False)}
+        lacking = [t for t in _TABLES if t not in present]
+        if lacking:
+            return f"missing tables: {', '.join(lacking)}"
+        (version,) = self._db.run(_schema_version, atomic=False)
         known = len(shipped_migrations("postgresql"))
         if version != known:
             return f"schema version {version}, expected {known}"
@@ -174,13 +175,15 @@ class PostgresStore:
             return IngestResult(False, row[0], ids)
 
         try:
-            return self._db.transaction(ingest)
+            return self._db.run(ingest)
         except _Duplicate:
             # Another instance committed this key while we planned; report its rows.
-            with self._db.connection() as conn:
+            def earlier(conn: psycopg.Connection[Any]) -> IngestResult:
                 params = {"dedup_key": record.dedup_key}
                 (uplink_id,) = _one(conn.execute(Q["uplink_id_by_key"], params))
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
+
+            return self._db.run(earlier, atomic=False)
 
     def _apply(
         self, conn: psycopg.Connection[Any], uplink_id: int, dedup_key: str, plan: Plan
@@ -238,7 +241,7 @@ class PostgresStore:
             ids = self._apply(conn, uplink_id, dedup_key, outcome)
             return IngestResult(False, uplink_id, ids)
 
-        return self._db.transaction(replace)
+        return self._db.run(replace)
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -248,12 +251,18 @@ class PostgresStore:
         if limit <= 0:
             return []
         params = {"now": now, "lease_until": now + lease_s, "limit": limit}
-        rows = self._db.transaction(lambda conn: conn.execute(Q["claim"], params).fetchall())
+        rows = self._db.run(lambda conn: conn.execute(Q["claim"], params).fetchall())
         return sorted((EventRow(*r) for r in rows), key=lambda e: e.id)
 
     def _update(self, statement: str, params: dict[str, Any]) -> bool:
-        with self._db.connection() as conn:
-            return conn.execute(statement, params).rowcount == 1
+        return self._count(statement, params) == 1
+
+    def _count(self, statement: str, params: dict[str, Any]) -> int:
+        """Rows one autocommitted statement changed."""
+        return self._db.run(lambda conn: conn.execute(statement, params).rowcount, atomic=False)
+
+    def _rows(self, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return self._db.run(lambda conn: conn.execute(statement, params).fetchall(), atomic=False)
 
     def mark_delivered(
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None
@@ -298,8 +307,7 @@ class PostgresStore:
             "claims": list(claims.values()),
             "lease_until": lease_until,
         }
-        with self._db.connection() as conn:
-            return {row[0] for row in conn.execute(Q["renew_leases"], params)}
+        return {row[0] for row in self._rows(Q["renew_leases"], params)}
 
     def mark_alerted(self, event_id: int, now: float) -> bool:
         return self._update(Q["mark_alerted"], {"id": event_id, "now": now})
@@ -308,13 +316,11 @@ class PostgresStore:
         return self._events(Q["overdue"], {"cutoff": created_before, "limit": limit})
 
     def next_due(self) -> float | None:
-        with self._db.connection() as conn:
-            return _one(conn.execute(Q["next_due"]))[0]
+        return self._rows(Q["next_due"])[0][0]
 
     def replay_dead(self, ids: Sequence[int] | None = None) -> int:
         params = {"now": self.clock(), "ids": None if ids is None else [int(i) for i in ids]}
-        with self._db.connection() as conn:
-            return conn.execute(Q["replay_dead"], params).rowcount
+        return self._count(Q["replay_dead"], params)
 
     # -- retention -----------------------------------------------------------------------------
 
@@ -322,27 +328,29 @@ class PostgresStore:
         """Up to ``limit`` old delivered events, then up to ``limit`` old uplinks left with no
         event; each a short statement of its own, so no lock is held for long."""
         params = {"older_than": older_than, "limit": limit}
-        with self._db.connection() as conn:
-            events = conn.execute(Q["prune_events"], params).rowcount
-            uplinks = conn.execute(Q["prune_uplinks"], params).rowcount
+        events = self._count(Q["prune_events"], params)
+        uplinks = self._count(Q["prune_uplinks"], params)
         return PruneCount(uplinks=uplinks, events=events)
 
     def prunable(self, older_than: float) -> PruneCount:
         params = {"older_than": older_than}
-        with self._db.connection() as conn:
-            (events,) = _one(conn.execute(Q["prunable_events"], params))
-            (uplinks,) = _one(conn.execute(Q["prunable_uplinks"], params))
+        ((events,),) = self._rows(Q["prunable_events"], params)
+        ((uplinks,),) = self._rows(Q["prunable_uplinks"], params)
         return PruneCount(uplinks=uplinks, events=events)
 
     # -- inspection ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        with self._db.connection() as conn, conn.transaction():  # one snapshot for all three
-            events = dict.fromkeys(EVENT_STATES, 0)
-            events.update(conn.execute(Q["count_events_by_state"]).fetchall())
-            uplinks = dict.fromkeys(UPLINK_STATUSES, 0)
-            uplinks.update(conn.execute(Q["count_uplinks_by_status"]).fetchall())
-            (oldest,) = _one(conn.execute(Q["oldest_open_event"]))
+        def counts(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+            return (
+                conn.execute(Q["count_events_by_state"]).fetchall(),
+                conn.execute(Q["count_uplinks_by_status"]).fetchall(),
+                _one(conn.execute(Q["oldest_open_event"]))[0],
+            )
+
+        by_state, by_status, oldest = self._db.run(counts)  # one snapshot for all three
+        events = dict.fromkeys(EVENT_STATES, 0) | dict(by_state)
+        uplinks = dict.fromkeys(UPLINK_STATUSES, 0) | dict(by_status)
         return {
             "events": events,
             "uplinks": uplinks,
@@ -350,12 +358,10 @@ class PostgresStore:
         }
 
     def _events(self, statement: str, params: dict[str, Any]) -> list[EventRow]:
-        with self._db.connection() as conn:
-            return [EventRow(*r) for r in conn.execute(statement, params)]
+        return [EventRow(*r) for r in self._rows(statement, params)]
 
     def _uplinks(self, statement: str, params: dict[str, Any]) -> list[StoredUplink]:
-        with self._db.connection() as conn:
-            return [stored_uplink(r) for r in conn.execute(statement, params)]
+        return [stored_uplink(r) for r in self._rows(statement, params)]
 
     def get_event(self, event_id: int) -> EventRow | None:
         found = self._events(Q["get_event"], {"id": event_id})
@@ -382,11 +388,10 @@ class PostgresStore:
             )
             conn.execute(Q["save_link"], link.to_row(self.clock()))
 
-        self._db.transaction(save)
+        self._db.run(save)
 
     def _links(self, statement: str, params: dict[str, Any]) -> list[DeviceLink]:
-        with self._db.connection() as conn:
-            return [DeviceLink.from_row(r) for r in conn.execute(statement, params)]
+        return [DeviceLink.from_row(r) for r in self._rows(statement, params)]
 
     def link_for_serial(self, serial: str) -> DeviceLink | None:
         found = self._links(Q["link_by_serial"], {"serial": serial})
@@ -400,5 +405,4 @@ class PostgresStore:
         return self._links(Q["all_links"], {})
 
     def remove_link(self, serial: str) -> bool:
-        with self._db.connection() as conn:
-            return conn.execute(Q["delete_link"], {"serial": serial}).rowcount == 1
+        return self._update(Q["delete_link"], {"serial": serial})

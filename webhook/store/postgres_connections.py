@@ -7,9 +7,10 @@ Why these choices:
 * **Autocommit connections, explicit transactions.** A transaction is open only inside
   :meth:`Connections.transaction`; a pooled connection is never lent out with one open, and no
   HTTP call happens inside one (the delivery worker sends between claim and verdict).
-* **Checked on checkout.** A restarted server leaves every pooled connection broken; checking
-  each one as it is handed out (one empty round trip) replaces it then, instead of failing one
-  callback per stale connection.
+* **Stale connections are replaced, not reported.** A restarted server leaves every pooled
+  connection broken; a statement that fails on a broken connection is run again on another
+  (the pool drops the broken one), so no callback fails for it. (Checking each connection as
+  it is lent would cost a round trip per call: 5% of ingest.)
 * **TCP keepalives.** A database host that vanishes (power, network) is noticed in ~30 s,
   not after the kernel's two hours, so a claim or an ingest does not hang on a dead socket.
 * **Serialization failures and deadlocks are retried**, the transaction's function run again:
@@ -20,8 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 try:
@@ -95,7 +95,6 @@ class Connections:
             min_size=1,
             max_size=pool_size,
             kwargs=_CONNECTION_KWARGS,
-            check=ConnectionPool.check_connection,
             # A callback waits at most this for a connection, then answers 503.
             timeout=POOL_WAIT_S,
             # psycopg's pool backs off 1, 2, 4, ... s between attempts to reconnect, for up to
@@ -107,27 +106,36 @@ class Connections:
         )
         self.pool.open(wait=False)
 
-    @contextmanager
-    def connection(self) -> Iterator[psycopg.Connection[Any]]:
-        """A pooled connection (autocommit) for reads; a lost database is StoreUnavailable."""
-        try:
-            with self.pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            raise unavailable(self.url, error) from None
-
-    def transaction(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """``work(conn)`` inside one transaction, committed when it returns; run again (whole)
-        after a serialization failure or a deadlock. An exception from ``work`` rolls back."""
-        for attempt in range(1, _ATTEMPTS + 1):
+    def run(self, work: Callable[[psycopg.Connection[Any]], T], *, atomic: bool = True) -> T:
+        """``work(conn)`` on a pooled connection: inside one transaction, committed when it
+        returns (``atomic``), or in autocommit (one statement, or reads). Run again, whole,
+        after a serialization failure or a deadlock, and on another connection when the one
+        lent was stale (its server restarted since; the pool then drops it). Every call that
+        can meet a stale connection is safe to repeat: ingest finds its own uplink by its key,
+        a repeated verdict or claim changes nothing the lease does not cover. A database that
+        cannot be reached is :class:`StoreUnavailable`; an exception from ``work`` rolls back."""
+        stale_left = self.pool.max_size
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                with self.connection() as conn, conn.transaction():
-                    return work(conn)
+                with self.pool.connection() as conn:
+                    try:
+                        if not atomic:
+                            return work(conn)
+                        with conn.transaction():
+                            return work(conn)
+                    except psycopg.OperationalError:
+                        if not conn.broken or stale_left == 0:
+                            raise
+                        stale_left -= 1
+                        continue
             except _RETRIED:
-                if attempt == _ATTEMPTS:
+                if attempt >= _ATTEMPTS:
                     raise
                 time.sleep(0.001 * 2**attempt)
-        raise AssertionError("unreachable")
+            except (psycopg.OperationalError, PoolTimeout) as error:
+                raise unavailable(self.url, error) from None
 
     def close(self) -> None:
         self.pool.close()

@@ -42,16 +42,14 @@ VALUES (%(uplink_id)s, %(device_key)s, %(position)s, %(idempotency_key)s, %(body
         %(action)s, 'pending', %(now)s, %(now)s)
 RETURNING id;
 
--- name: ensure_device
--- The row a device's state lives in, made if missing ('null': no state yet), so that
--- lock_device always has a row to lock.
-INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, 'null', %(now)s)
-ON CONFLICT (device_key) DO NOTHING;
-
 -- name: lock_device
--- Held to the end of the ingest transaction: another instance's uplink of the same device
--- waits here, then reads the state this one wrote (an alarm's rising edge is seen once).
-SELECT state FROM devices WHERE device_key = %(device_key)s FOR UPDATE;
+-- The device's row, made if missing ('null': no state yet), locked to the end of the ingest
+-- transaction (ON CONFLICT DO UPDATE locks the existing row as FOR UPDATE would), and its
+-- state: another instance's uplink of the same device waits here, then reads the state this
+-- one wrote, so an alarm's rising edge is seen once. One round trip instead of two.
+INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, 'null', %(now)s)
+ON CONFLICT (device_key) DO UPDATE SET device_key = excluded.device_key
+RETURNING state;
 
 -- name: upsert_device
 INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, %(state)s, %(now)s)
@@ -71,6 +69,8 @@ WITH picked AS MATERIALIZED (
     SELECT e.id
       FROM open_devices AS o JOIN events AS e ON e.id = o.head
      WHERE COALESCE(o.busy_until, 0) <= %(now)s
+       -- Always true of a head; said so that the planner reads events_open_by_id.
+       AND e.state IN ('pending', 'in_flight')
        AND (e.state = 'in_flight' OR e.next_attempt_at <= %(now)s)
      ORDER BY e.id
      LIMIT %(limit)s
@@ -91,7 +91,8 @@ RETURNING events.id, uplink_id, device_key, position, idempotency_key, body, act
 -- name: next_due
 SELECT MIN(GREATEST(COALESCE(o.busy_until, 0),
                     CASE e.state WHEN 'pending' THEN e.next_attempt_at ELSE 0 END))
-  FROM open_devices AS o JOIN events AS e ON e.id = o.head;
+  FROM open_devices AS o JOIN events AS e ON e.id = o.head
+ WHERE e.state IN ('pending', 'in_flight');
 
 -- name: mark_delivered
 UPDATE events
