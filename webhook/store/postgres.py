@@ -163,6 +163,7 @@ class PostgresStore:
         params = uplink_params(record, self.clock())
 
         def ingest(conn: psycopg.Connection[Any]) -> IngestResult:
+            # Looked up first: a duplicate (a network's retry) must not even run the plan.
             row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
@@ -189,23 +190,23 @@ class PostgresStore:
         self, conn: psycopg.Connection[Any], uplink_id: int, dedup_key: str, plan: Plan
     ) -> tuple[int, ...]:
         now = self.clock()
-        ids = []
-        for position, (device_key, event) in enumerate(plan.events):
-            row = _one(
-                conn.execute(
-                    Q["insert_event"],
-                    {
-                        "uplink_id": uplink_id,
-                        "device_key": device_key,
-                        "position": position,
-                        "idempotency_key": idempotency_key(dedup_key, position),
-                        "body": event.to_json(),
-                        "action": event.action,
-                        "now": now,
-                    },
-                )
+        ids: list[int] = []
+        if plan.events:
+            events = list(enumerate(plan.events))
+            rows = conn.execute(
+                Q["insert_events"],
+                {
+                    "uplink_id": uplink_id,
+                    "device_keys": [device_key for _, (device_key, _) in events],
+                    "positions": [position for position, _ in events],
+                    "keys": [idempotency_key(dedup_key, position) for position, _ in events],
+                    "bodies": [event.to_json() for _, (_, event) in events],
+                    "actions": [event.action for _, (_, event) in events],
+                    "now": now,
+                },
             )
-            ids.append(int(row[0]))
+            # Identity values are drawn in the order the rows are inserted: by position.
+            ids = sorted(int(row[0]) for row in rows)
         for device_key, state in plan.states.items():
             conn.execute(
                 Q["upsert_device"],

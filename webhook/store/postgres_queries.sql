@@ -35,11 +35,16 @@ SELECT warnings_json FROM uplinks WHERE id = %(id)s;
 -- name: set_uplink_warnings
 UPDATE uplinks SET warnings_json = %(warnings)s WHERE id = %(id)s;
 
--- name: insert_event
+-- name: insert_events
+-- All the uplink's events in one statement, in position order (the order AURA must see them).
 INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
                     next_attempt_at, created_at)
-VALUES (%(uplink_id)s, %(device_key)s, %(position)s, %(idempotency_key)s, %(body)s,
-        %(action)s, 'pending', %(now)s, %(now)s)
+SELECT %(uplink_id)s, e.device_key, e.position, e.idempotency_key, e.body, e.action, 'pending',
+       %(now)s, %(now)s
+  FROM unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
+              %(bodies)s::text[], %(actions)s::int[])
+       AS e (device_key, position, idempotency_key, body, action)
+ ORDER BY e.position
 RETURNING id;
 
 -- name: lock_device
