@@ -74,12 +74,12 @@ def _one(cursor: psycopg.Cursor[Any]) -> Any:
     return row
 
 
-def _tables(conn: psycopg.Connection[Any]) -> list[Any]:
+def _tables(conn: psycopg.Cursor[Any]) -> list[Any]:
     query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     return conn.execute(query).fetchall()
 
 
-def _schema_version(conn: psycopg.Connection[Any]) -> Any:
+def _schema_version(conn: psycopg.Cursor[Any]) -> Any:
     return _one(conn.execute("SELECT MAX(version) FROM schema_migrations"))
 
 
@@ -91,7 +91,7 @@ class _Duplicate(AuraUplinkError):
 class _Reader:
     """:class:`webhook.store.TxReader` inside an ingest transaction."""
 
-    def __init__(self, conn: psycopg.Connection[Any], now: float) -> None:
+    def __init__(self, conn: psycopg.Cursor[Any], now: float) -> None:
         self._conn = conn
         self._now = now
 
@@ -162,7 +162,7 @@ class PostgresStore:
         ``plan`` may run more than once (a deadlock or a serialization failure is retried)."""
         params = uplink_params(record, self.clock())
 
-        def ingest(conn: psycopg.Connection[Any]) -> IngestResult:
+        def ingest(conn: psycopg.Cursor[Any]) -> IngestResult:
             # Looked up first: a duplicate (a network's retry) must not even run the plan.
             row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
             if row is not None:
@@ -179,7 +179,7 @@ class PostgresStore:
             return self._db.run(ingest)
         except _Duplicate:
             # Another instance committed this key while we planned; report its rows.
-            def earlier(conn: psycopg.Connection[Any]) -> IngestResult:
+            def earlier(conn: psycopg.Cursor[Any]) -> IngestResult:
                 params = {"dedup_key": record.dedup_key}
                 (uplink_id,) = _one(conn.execute(Q["uplink_id_by_key"], params))
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
@@ -187,7 +187,7 @@ class PostgresStore:
             return self._db.run(earlier, atomic=False)
 
     def _apply(
-        self, conn: psycopg.Connection[Any], uplink_id: int, dedup_key: str, plan: Plan
+        self, conn: psycopg.Cursor[Any], uplink_id: int, dedup_key: str, plan: Plan
     ) -> tuple[int, ...]:
         now = self.clock()
         ids: list[int] = []
@@ -215,7 +215,7 @@ class PostgresStore:
         return tuple(ids)
 
     @staticmethod
-    def _event_ids(conn: psycopg.Connection[Any], uplink_id: int) -> tuple[int, ...]:
+    def _event_ids(conn: psycopg.Cursor[Any], uplink_id: int) -> tuple[int, ...]:
         rows = conn.execute(Q["event_ids_of_uplink"], {"uplink_id": uplink_id})
         return tuple(r[0] for r in rows)
 
@@ -225,7 +225,7 @@ class PostgresStore:
         """Decode a stored ``undecodable`` uplink again (after a model or template fix); the
         rules of :meth:`SqliteStore.replace_uplink_outcome`."""
 
-        def replace(conn: psycopg.Connection[Any]) -> IngestResult:
+        def replace(conn: psycopg.Cursor[Any]) -> IngestResult:
             row = conn.execute(Q["uplink_outcome_for_update"], {"id": uplink_id}).fetchone()
             if row is None:
                 raise KeyError(f"no uplink {uplink_id}")
@@ -342,7 +342,7 @@ class PostgresStore:
     # -- inspection ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        def counts(conn: psycopg.Connection[Any]) -> tuple[Any, ...]:
+        def counts(conn: psycopg.Cursor[Any]) -> tuple[Any, ...]:
             return (
                 conn.execute(Q["count_events_by_state"]).fetchall(),
                 conn.execute(Q["count_uplinks_by_status"]).fetchall(),
@@ -382,7 +382,7 @@ class PostgresStore:
     # -- device registry -----------------------------------------------------------------------
 
     def save_link(self, link: DeviceLink) -> None:
-        def save(conn: psycopg.Connection[Any]) -> None:
+        def save(conn: psycopg.Cursor[Any]) -> None:
             conn.execute(
                 Q["forget_serial_elsewhere"],
                 {"serial": link.serial, "network_id": link.network_id},
