@@ -18,10 +18,11 @@ import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
+
+from webhook.config import with_search_path
 
 REPO = Path(__file__).resolve().parents[1]
 URL_VARIABLES = ("AURA_UPLINK_BENCH_DATABASE_URL", "AURA_UPLINK_TEST_DATABASE_URL")
@@ -29,17 +30,6 @@ SCHEMA_PREFIX = "aura_bench_"
 DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
 _SCRIPT = REPO / ".ci" / "postgres.sh"
 _SCRIPT_TIMEOUT_S = 120
-
-
-def with_search_path(url: str, schema: str) -> str:
-    """``url`` with ``-csearch_path=<schema>`` added to its ``options``, percent-encoded (libpq
-    decodes only %XX in a URI: a space must not become ``+``, nor ``=`` stay bare)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    options = " ".join([*(v for k, v in query if k == "options"), f"-csearch_path={schema}"])
-    others = [(k, v) for k, v in query if k != "options"]
-    encoded = urlencode([*others, ("options", options)], safe="/", quote_via=quote)
-    return urlunsplit(parts._replace(query=encoded))
 
 
 class PostgresServer:

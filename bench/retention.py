@@ -49,6 +49,7 @@ import requests
 from bench.ingest_load import CLIENT_THREADS, MAX_BODY_BYTES, OPEN_THREADS, SERVER_THREADS, _load
 from bench.procs import Server, write_test_config
 from bench.report import INFO, Row, verdict
+from webhook.config import with_search_path
 
 SECTION = "retention: ingest into a store holding N uplinks (127.0.0.1, waitress)"
 UPLINKS = 5_000_000
@@ -348,7 +349,7 @@ class PostgresBackend:
         with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         self._schemas.append(schema)
-        return PostgresTarget(name, data_dir, _with_search_path(self.url, schema), schema)
+        return PostgresTarget(name, data_dir, with_search_path(self.url, schema), schema)
 
     def fill(self, target: Target, fleet: Fleet) -> None:
         assert isinstance(target, PostgresTarget)
@@ -366,20 +367,6 @@ class PostgresBackend:
         finally:
             self._schemas.clear()
             self._tmp.cleanup()
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    """``url`` with ``-csearch_path=<schema>`` added to its ``options`` (the PostgreSQL store
-    creates its tables unqualified: they land in that schema). Percent-encoded: libpq decodes
-    only %XX in a URI, so a space must not become ``+`` nor the second ``=`` stay bare."""
-    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    options = " ".join([*(v for k, v in query if k == "options"), f"-csearch_path={schema}"])
-    others = [(k, v) for k, v in query if k != "options"]
-    encoded = urlencode([*others, ("options", options)], safe="/", quote_via=quote)
-    return urlunsplit(parts._replace(query=encoded))
 
 
 def fill_postgres(url: str, fleet: Fleet) -> None:

@@ -23,12 +23,13 @@ import uuid
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from webhook.config import with_search_path
 from webhook.store import SqliteStore, Store
 
 ENV = "AURA_UPLINK_TEST_DATABASE_URL"
@@ -54,20 +55,6 @@ def test_database_url() -> str:
 
 # Not a test, though its name (the one the suites know it by) starts with test_.
 test_database_url.__test__ = False  # type: ignore[attr-defined]
-
-
-def with_search_path(url: str, schema: str) -> str:
-    """``url`` with ``options=-csearch_path=<schema>`` in its query (added to any options it
-    has). libpq decodes only %XX in a URI, so the value is percent-encoded: a space must not
-    become ``+``, and a second ``=`` in one parameter is an error to libpq."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    option = _SEARCH_PATH + schema
-    others = [(k, v) for k, v in query if k != "options"]
-    existing = [v for k, v in query if k == "options"]
-    options = " ".join([*existing, option])
-    encoded = urlencode([*others, ("options", options)], safe="/", quote_via=quote)
-    return urlunsplit(parts._replace(query=encoded))
 
 
 def schema_of(url: str) -> str:

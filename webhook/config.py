@@ -56,6 +56,7 @@ from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from decoders.errors import ConfigError
 from decoders.templates import Template, templates_from_config
@@ -235,6 +236,19 @@ def mask_url(url: str) -> str:
     """``url`` with its password (if any) replaced by ``***``: what logs and errors may show."""
     url = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
     return re.sub(r"([?&]password=)[^&#]*", r"\1***", url)
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` with ``-csearch_path=<schema>`` added to its ``options``: the PostgreSQL store
+    creates its tables unqualified, so they land in that schema (several stores in one
+    database: one per test, say). Percent-encoded, because libpq decodes only %XX in a URI: a
+    space must not become ``+``, and a second bare ``=`` in one parameter is an error to it."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    options = " ".join([*(v for k, v in query if k == "options"), f"-csearch_path={schema}"])
+    others = [(k, v) for k, v in query if k != "options"]
+    encoded = urlencode([*others, ("options", options)], safe="/", quote_via=quote)
+    return urlunsplit(parts._replace(query=encoded))
 
 
 def _sources(table: Any, env: Mapping[str, str]) -> dict[str, SourceConfig]:

@@ -51,6 +51,15 @@ class Plan:
     events: Sequence[tuple[str, DeviceEvent]] = ()
     states: Mapping[str, DeviceState] = field(default_factory=dict)
 
+    def outcome_params(self) -> dict[str, Any]:
+        """The uplink row's columns this plan decides (the stores' named parameters)."""
+        return {
+            "status": self.status,
+            "error": self.error,
+            "model": self.model,
+            "template": self.template,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:

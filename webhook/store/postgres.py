@@ -42,7 +42,7 @@ from webhook.store.records import (
     StoredUplink,
     UplinkRecord,
     UplinkStatus,
-    json_text,
+    merged_warnings,
     stored_uplink,
     uplink_params,
 )
@@ -50,15 +50,6 @@ from webhook.store.sql_files import named_queries, read_text
 
 Q = named_queries(read_text("postgres_queries.sql"))
 _TABLES = ("uplinks", "events", "devices", "device_links", "probes", "schema_migrations")
-
-
-def _outcome_params(plan: Plan) -> dict[str, Any]:
-    return {
-        "status": plan.status,
-        "error": plan.error,
-        "model": plan.model,
-        "template": plan.template,
-    }
 
 
 def _text(value: str | None) -> str | None:
@@ -168,7 +159,7 @@ class PostgresStore:
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
             outcome = plan(_Reader(conn, self.clock()))
-            inserted = conn.execute(Q["insert_uplink"], params | _outcome_params(outcome))
+            inserted = conn.execute(Q["insert_uplink"], params | outcome.outcome_params())
             row = inserted.fetchone()
             if row is None:
                 raise _Duplicate
@@ -233,11 +224,10 @@ class PostgresStore:
             if status != "undecodable":
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
             outcome = plan(_Reader(conn, self.clock()))
-            conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | _outcome_params(outcome))
+            conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | outcome.outcome_params())
             if warnings:
                 (stored,) = _one(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))
-                kept = [w for w in json.loads(stored or "[]") if w.get("source") != "decoder"]
-                found = json_text([*kept, *(dict(w) for w in warnings)])
+                found = merged_warnings(stored, warnings)
                 conn.execute(Q["set_uplink_warnings"], {"id": uplink_id, "warnings": found})
             ids = self._apply(conn, uplink_id, dedup_key, outcome)
             return IngestResult(False, uplink_id, ids)

@@ -218,3 +218,10 @@ class DeviceLink:
             "linkedAt": self.linked_at,
             "updatedAt": self.updated_at,
         }
+
+
+def merged_warnings(stored_json: str | None, warnings: Sequence[Mapping[str, Any]]) -> str:
+    """An uplink's warnings after decoding it again: the envelope's kept, the earlier decode's
+    replaced by ``warnings`` (the JSON for ``warnings_json``)."""
+    kept = [w for w in json.loads(stored_json or "[]") if w.get("source") != "decoder"]
+    return json_text([*kept, *(dict(w) for w in warnings)])

@@ -28,7 +28,7 @@ from webhook.store.records import (
     StoredUplink,
     UplinkRecord,
     UplinkStatus,
-    json_text,
+    merged_warnings,
     stored_uplink,
     uplink_params,
 )
@@ -40,15 +40,6 @@ if sqlite3.sqlite_version_info < (3, 35, 0):  # UPDATE ... RETURNING is what mak
     raise ImportError(f"webhook.store needs SQLite >= 3.35, found {sqlite3.sqlite_version}")
 
 Q = named_queries(read_text("sqlite_queries.sql"))
-
-
-def _outcome_params(plan: Plan) -> dict[str, Any]:
-    return {
-        "status": plan.status,
-        "error": plan.error,
-        "model": plan.model,
-        "template": plan.template,
-    }
 
 
 class _Reader:
@@ -144,7 +135,7 @@ class SqliteStore:
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
             outcome = plan(_Reader(conn))
-            params = record_params | _outcome_params(outcome)
+            params = record_params | outcome.outcome_params()
             uplink_id = conn.execute(Q["insert_uplink"], params).lastrowid
             assert uplink_id is not None
             ids = self._apply(conn, uplink_id, record.dedup_key, outcome)
@@ -203,11 +194,10 @@ class SqliteStore:
             if status != "undecodable":
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
             outcome = plan(_Reader(conn))
-            conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | _outcome_params(outcome))
+            conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | outcome.outcome_params())
             if warnings:
                 (stored,) = conn.execute(Q["uplink_warnings"], {"id": uplink_id}).fetchone()
-                kept = [w for w in json.loads(stored or "[]") if w.get("source") != "decoder"]
-                found = json_text([*kept, *(dict(w) for w in warnings)])
+                found = merged_warnings(stored, warnings)
                 conn.execute(Q["set_uplink_warnings"], {"id": uplink_id, "warnings": found})
             ids = self._apply(conn, uplink_id, dedup_key, outcome)
         return IngestResult(False, uplink_id, ids)
