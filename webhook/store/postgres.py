@@ -88,8 +88,11 @@ class _Reader:
 
     def state(self, device_key: str) -> DeviceState:
         params = {"device_key": device_key, "now": self._now}
-        (state,) = _one(self._conn.execute(Q["lock_device"], params))
-        return DeviceState.from_json(json.loads(state))
+        row = self._conn.execute(Q["lock_device"], params).fetchone()
+        if row is None:
+            self._conn.execute(Q["make_device"], params)
+            row = _one(self._conn.execute(Q["lock_device"], params))
+        return DeviceState.from_json(json.loads(row[0]))
 
     def uplink_exists(self, dedup_key: str) -> bool:
         row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key}).fetchone()

@@ -48,13 +48,16 @@ SELECT %(uplink_id)s, e.device_key, e.position, e.idempotency_key, e.body, e.act
 RETURNING id;
 
 -- name: lock_device
--- The device's row, made if missing ('null': no state yet), locked to the end of the ingest
--- transaction (ON CONFLICT DO UPDATE locks the existing row as FOR UPDATE would), and its
--- state: another instance's uplink of the same device waits here, then reads the state this
--- one wrote, so an alarm's rising edge is seen once. One round trip instead of two.
+-- Held to the end of the ingest transaction: another instance's uplink of the same device
+-- waits here, then reads the state this one wrote (an alarm's rising edge is seen once). A lock,
+-- not a write: the device's row gets a new version only when its state changes.
+SELECT state FROM devices WHERE device_key = %(device_key)s FOR UPDATE;
+
+-- name: make_device
+-- A device seen for the first time gets its row ('null': no state yet), so that lock_device has
+-- a row to lock; of two instances making it at once, the second waits, then finds it made.
 INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, 'null', %(now)s)
-ON CONFLICT (device_key) DO UPDATE SET device_key = excluded.device_key
-RETURNING state;
+ON CONFLICT (device_key) DO NOTHING;
 
 -- name: upsert_device
 INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, %(state)s, %(now)s)
