@@ -96,12 +96,12 @@ def webhook_presses(sim: Any, url: str, presses: int, spacing_s: float) -> tuple
 
 
 def direct_posts(sim: Any, presses: int, spacing_s: float) -> tuple[list, list]:
+    # AURA's token request as documented (docs/aura-api.md §1): JSON clientId / clientSecret.
     token = requests.post(
         sim.token_url,
-        data={"grant_type": "client_credentials"},
-        auth=(CLIENT_ID, CLIENT_SECRET),
+        json={"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET},
         timeout=TIMEOUT,
-    ).json()["access_token"]
+    ).json()["accessToken"]
     headers = {"Authorization": f"Bearer {token}"}
     sent: dict[str, float] = {}
     answer_s = []
