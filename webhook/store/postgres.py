@@ -162,12 +162,12 @@ class PostgresStore:
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
             outcome = plan(_Reader(conn, self.clock()))
-            inserted = conn.execute(Q["insert_uplink"], params | outcome.outcome_params())
-            row = inserted.fetchone()
-            if row is None:
+            # The uplink, its events and the device states in one statement (one round trip).
+            written = params | outcome.outcome_params() | self._writes(record.dedup_key, outcome)
+            uplink_id, ids = _one(conn.execute(Q["insert_uplink_and_events"], written))
+            if uplink_id is None:
                 raise _Duplicate
-            ids = self._apply(conn, row[0], record.dedup_key, outcome)
-            return IngestResult(False, row[0], ids)
+            return IngestResult(False, uplink_id, tuple(ids))
 
         try:
             return self._db.run(ingest)
@@ -180,32 +180,29 @@ class PostgresStore:
 
             return self._db.run(earlier, atomic=False)
 
+    def _writes(self, dedup_key: str, plan: Plan) -> dict[str, Any]:
+        """The plan's events and device states as the array parameters of the statements that
+        write them (insert_events, insert_uplink_and_events)."""
+        events = list(enumerate(plan.events))
+        return {
+            "device_keys": [device_key for _, (device_key, _) in events],
+            "positions": [position for position, _ in events],
+            "keys": [idempotency_key(dedup_key, position) for position, _ in events],
+            "bodies": [event.to_json() for _, (_, event) in events],
+            "actions": [event.action for _, (_, event) in events],
+            "state_keys": list(plan.states),
+            "states": [json.dumps(state.as_json()) for state in plan.states.values()],
+            "now": self.clock(),
+        }
+
     def _apply(
         self, conn: psycopg.Cursor[Any], uplink_id: int, dedup_key: str, plan: Plan
     ) -> tuple[int, ...]:
-        now = self.clock()
-        ids: list[int] = []
-        if plan.events:
-            events = list(enumerate(plan.events))
-            rows = conn.execute(
-                Q["insert_events"],
-                {
-                    "uplink_id": uplink_id,
-                    "device_keys": [device_key for _, (device_key, _) in events],
-                    "positions": [position for position, _ in events],
-                    "keys": [idempotency_key(dedup_key, position) for position, _ in events],
-                    "bodies": [event.to_json() for _, (_, event) in events],
-                    "actions": [event.action for _, (_, event) in events],
-                    "now": now,
-                },
-            )
-            # Identity values are drawn in the order the rows are inserted: by position.
-            ids = sorted(int(row[0]) for row in rows)
-        for device_key, state in plan.states.items():
-            conn.execute(
-                Q["upsert_device"],
-                {"device_key": device_key, "state": json.dumps(state.as_json()), "now": now},
-            )
+        """Write ``plan``'s events and states for an uplink already stored (a replay)."""
+        rows = conn.execute(
+            Q["insert_events"], {"uplink_id": uplink_id} | self._writes(dedup_key, plan)
+        )
+        (ids,) = _one(rows)
         return tuple(ids)
 
     @staticmethod

@@ -13,16 +13,40 @@ SELECT status, dedup_key FROM uplinks WHERE id = %(id)s FOR UPDATE;
 -- name: event_ids_of_uplink
 SELECT id FROM events WHERE uplink_id = %(uplink_id)s ORDER BY position;
 
--- name: insert_uplink
--- ON CONFLICT: another instance stored the same callback since this transaction looked; no
--- row comes back and the caller reports a duplicate.
-INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
-                     raw_json, status, error, model, template, stored_at, warnings_json)
-VALUES (%(network)s, %(dedup_key)s, %(device)s, %(received_at)s, %(payload_hex)s, %(port)s,
-        %(sequence)s, %(raw_json)s, %(status)s, %(error)s, %(model)s, %(template)s,
-        %(stored_at)s, %(warnings_json)s)
-ON CONFLICT (dedup_key) DO NOTHING
-RETURNING id;
+-- name: insert_uplink_and_events
+-- A new uplink, its events (in position order: the order AURA must see them) and the device
+-- states the plan changed, in one statement. ON CONFLICT: another instance stored the same
+-- callback since this transaction looked; then nothing is written (events and states hang on
+-- the uplink's row), NULL comes back and the caller reports a duplicate.
+WITH uplink AS (
+    INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
+                         raw_json, status, error, model, template, stored_at, warnings_json)
+    VALUES (%(network)s, %(dedup_key)s, %(device)s, %(received_at)s, %(payload_hex)s,
+            %(port)s, %(sequence)s, %(raw_json)s, %(status)s, %(error)s, %(model)s,
+            %(template)s, %(stored_at)s, %(warnings_json)s)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING id
+), new_events AS (
+    INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
+                        next_attempt_at, created_at)
+    SELECT uplink.id, e.device_key, e.position, e.idempotency_key, e.body, e.action,
+           'pending', %(now)s, %(now)s
+      FROM uplink,
+           unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
+                  %(bodies)s::text[], %(actions)s::int[])
+           AS e (device_key, position, idempotency_key, body, action)
+     ORDER BY e.position
+    RETURNING id
+), new_states AS (
+    INSERT INTO devices (device_key, state, updated_at)
+    SELECT d.device_key, d.state, %(now)s
+      FROM uplink, unnest(%(state_keys)s::text[], %(states)s::text[]) AS d (device_key, state)
+    ON CONFLICT (device_key) DO UPDATE SET state = excluded.state,
+                                           updated_at = excluded.updated_at
+)
+SELECT (SELECT id FROM uplink),
+       -- Identity values are drawn in the order the rows are inserted: by position.
+       ARRAY(SELECT id FROM new_events ORDER BY id);
 
 -- name: set_uplink_outcome
 UPDATE uplinks SET status = %(status)s, error = %(error)s, model = %(model)s,
@@ -36,16 +60,25 @@ SELECT warnings_json FROM uplinks WHERE id = %(id)s;
 UPDATE uplinks SET warnings_json = %(warnings)s WHERE id = %(id)s;
 
 -- name: insert_events
--- All the uplink's events in one statement, in position order (the order AURA must see them).
-INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
-                    next_attempt_at, created_at)
-SELECT %(uplink_id)s, e.device_key, e.position, e.idempotency_key, e.body, e.action, 'pending',
-       %(now)s, %(now)s
-  FROM unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
-              %(bodies)s::text[], %(actions)s::int[])
-       AS e (device_key, position, idempotency_key, body, action)
- ORDER BY e.position
-RETURNING id;
+-- A replayed uplink's events and states (insert_uplink_and_events without the uplink).
+WITH new_events AS (
+    INSERT INTO events (uplink_id, device_key, position, idempotency_key, body, action, state,
+                        next_attempt_at, created_at)
+    SELECT %(uplink_id)s, e.device_key, e.position, e.idempotency_key, e.body, e.action,
+           'pending', %(now)s, %(now)s
+      FROM unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
+                  %(bodies)s::text[], %(actions)s::int[])
+           AS e (device_key, position, idempotency_key, body, action)
+     ORDER BY e.position
+    RETURNING id
+), new_states AS (
+    INSERT INTO devices (device_key, state, updated_at)
+    SELECT d.device_key, d.state, %(now)s
+      FROM unnest(%(state_keys)s::text[], %(states)s::text[]) AS d (device_key, state)
+    ON CONFLICT (device_key) DO UPDATE SET state = excluded.state,
+                                           updated_at = excluded.updated_at
+)
+SELECT ARRAY(SELECT id FROM new_events ORDER BY id);
 
 -- name: lock_device
 -- Held to the end of the ingest transaction: another instance's uplink of the same device
@@ -58,10 +91,6 @@ SELECT state FROM devices WHERE device_key = %(device_key)s FOR UPDATE;
 -- a row to lock; of two instances making it at once, the second waits, then finds it made.
 INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, 'null', %(now)s)
 ON CONFLICT (device_key) DO NOTHING;
-
--- name: upsert_device
-INSERT INTO devices (device_key, state, updated_at) VALUES (%(device_key)s, %(state)s, %(now)s)
-ON CONFLICT (device_key) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
 
 -- name: claim
 -- The per-device FIFO rule of sqlite_queries.sql's claim. SQLite makes it atomic by holding the
