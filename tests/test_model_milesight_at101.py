@@ -10,10 +10,10 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_support import assert_decodes_or_raises_decode_error
 
 from decoders import (
     Battery,
-    DecodeError,
     Fix,
     Location,
     Message,
@@ -242,14 +242,7 @@ def test_known_records_with_any_values_decode_whatever_follows(
 @settings(max_examples=300)
 @given(st.binary(max_size=64))
 def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
-    try:
-        decoded = decode(MODEL, frame, 85)
-    except DecodeError as error:
-        assert error.model == MODEL
-        return
-    json.dumps(decoded.as_dict())
-    if decoded.trusted:
-        assert BUILD(decoded.fields) == frame
+    assert_decodes_or_raises_decode_error(MODEL, frame, 85, BUILD)
 
 
 RECORD_FIELDS = st.sampled_from(list(milesight_at101.LAYOUTS.values())).flatmap(layout_fields)

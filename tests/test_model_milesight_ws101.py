@@ -3,17 +3,15 @@ order, a press never lost among other records — known, unknown, garbled — an
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_support import assert_decodes_or_raises_decode_error
 
 from decoders import (
     Alert,
     Battery,
     Button,
-    DecodeError,
     ShortFrame,
     Status,
     UnknownMessageType,
@@ -214,14 +212,7 @@ def test_a_press_among_garbage_still_calls_for_help(
 @settings(max_examples=300)
 @given(st.binary(max_size=64))
 def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
-    try:
-        decoded = decode(MODEL, frame, 85)
-    except DecodeError as error:
-        assert error.model == MODEL
-        return
-    json.dumps(decoded.as_dict())
-    if decoded.trusted:
-        assert BUILD(decoded.fields) == frame
+    assert_decodes_or_raises_decode_error(MODEL, frame, 85, BUILD)
 
 
 RECORD_FIELDS = st.sampled_from(list(milesight_ws101.LAYOUTS.values())).flatmap(layout_fields)

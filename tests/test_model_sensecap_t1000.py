@@ -10,12 +10,12 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from model_support import assert_decodes_or_raises_decode_error
 
 from decoders import (
     Alert,
     Battery,
     Button,
-    DecodeError,
     Fix,
     Location,
     ShortFrame,
@@ -199,14 +199,7 @@ def test_sos_before_unknown_or_cut_frames_is_still_an_alert(
 @settings(max_examples=300)
 @given(st.binary(max_size=64))
 def test_any_bytes_decode_or_raise_decode_error(frame: bytes) -> None:
-    try:
-        decoded = decode(MODEL, frame, 5)
-    except DecodeError as error:
-        assert error.model == MODEL
-        return
-    json.dumps(decoded.as_dict())
-    if decoded.trusted:
-        assert BUILD(decoded.fields) == frame
+    assert_decodes_or_raises_decode_error(MODEL, frame, 5, BUILD)
 
 
 FRAME_FIELDS = st.sampled_from(list(sensecap_t1000.LAYOUTS.values())).flatmap(layout_fields)
