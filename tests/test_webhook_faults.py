@@ -334,6 +334,35 @@ def test_8_killed_after_aura_answered_before_marking_delivered(service_toml, ser
 
 
 @pytest.mark.slow
+def test_8_killed_after_the_receipt_aura_sees_the_event_once(service_toml, serve):
+    """The same kill one step later: AURA's answer was written down as a delivery receipt
+    (webhook/delivery/receipts.py) before the store recorded it, so the restarted process
+    records the receipt instead of sending the event again."""
+    state = SimState(CLIENT_ID, CLIENT_SECRET)
+    with run_simulator("127.0.0.1", 0, state) as sim:
+        path = service_toml(aura_url=sim.url, lease_s=LEASE_S)
+        body = sigfox_body(seq=810)
+        first = serve(path, failpoints="after-receipt")
+
+        post_or_connection_error(first.url, body)
+
+        assert first.wait_exit() == -signal.SIGKILL
+        store = open_store(read_config(path))
+        try:
+            assert store.status()["events"]["in_flight"] == 1  # the store never heard
+            serve(path)
+            restarted = time.monotonic()
+            settle_soon_after_restart(store, restarted)
+            delivered = store.list_events("delivered")
+            (alert,) = [row for row in delivered if row.action == NEW_CALLOUT]
+            assert "calloutId" in (alert.response or ""), alert.response  # AURA's answer, kept
+        finally:
+            store.close()
+        assert len(aura_posts(sim, message_type=NEW_CALLOUT)) == 1  # sent once, not twice
+        assert sim.state.new_callouts_created(DEVICE) == 1
+
+
+@pytest.mark.slow
 def test_9_killed_after_claiming_before_sending(service_toml, sim, serve):
     path = service_toml(aura_url=sim.url, lease_s=LEASE_S)
     body = sigfox_body(seq=900)

@@ -13,6 +13,7 @@ from waitress.server import BaseWSGIServer, create_server
 from webhook.config import ServiceConfig
 from webhook.delivery import AuraClient, Deliverer
 from webhook.delivery.leases import MIN_RELIABLE_LEASE_S, RENEWALS_PER_LEASE
+from webhook.delivery.receipts import Receipts
 from webhook.errors import CannotStart
 from webhook.http import create_app
 from webhook.pruner import Pruner
@@ -57,6 +58,7 @@ def build_deliverer(config: ServiceConfig, store: Store) -> Deliverer | None:
     return Deliverer(
         store,
         client,
+        receipts=_receipts(config),
         workers=settings.workers,
         lease_s=settings.lease_s,
         base_backoff_s=settings.base_backoff_s,
@@ -64,6 +66,18 @@ def build_deliverer(config: ServiceConfig, store: Store) -> Deliverer | None:
         max_attempts=settings.max_attempts,
         alert_after_s=settings.alert_after_s,
     )
+
+
+def _receipts(config: ServiceConfig) -> Receipts | None:
+    """This process's delivery receipts in the data directory (webhook/delivery/receipts.py);
+    without them delivery still works, but a kill may make AURA see more events twice."""
+    receipts = Receipts(config.data_dir / "receipts")
+    try:
+        receipts.open()
+    except OSError as error:
+        log.warning("delivery receipts off: cannot write %s: %s", receipts.directory, error)
+        return None
+    return receipts
 
 
 def serve(config: ServiceConfig) -> None:

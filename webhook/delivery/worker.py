@@ -37,6 +37,7 @@ from typing import Protocol
 
 from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
 from webhook.delivery.leases import LeaseKeeper
+from webhook.delivery.receipts import Receipts
 from webhook.errors import StoreUnavailable
 from webhook.failpoints import failpoint
 from webhook.store import EventRow, Store
@@ -76,6 +77,7 @@ class Deliverer:
         poll_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        receipts: Receipts | None = None,
     ) -> None:
         if workers < 1 or max_attempts < 1:
             raise ValueError("workers and max_attempts must be >= 1")
@@ -90,6 +92,7 @@ class Deliverer:
         self.poll_s = poll_s
         self.clock = clock
         self._rng = rng or random.Random()
+        self.receipts = receipts
         self._rng_lock = threading.Lock()
         self._cond = threading.Condition()
         self._woken = False
@@ -111,6 +114,9 @@ class Deliverer:
             for n in range(self.workers)
         ]
         self.leases.start()
+        # Before the first claim: events a killed process got AURA's 2xx for are delivered,
+        # not sent again once their lease lapses.
+        self._recover_receipts()
         for thread in self._threads:
             thread.start()
 
@@ -133,6 +139,8 @@ class Deliverer:
         for thread in workers:
             thread.join(timeout)
         self.leases.stop(timeout)
+        if self.receipts is not None:
+            self.receipts.close()
 
     def wake(self) -> None:
         """Something may be claimable now (a commit just happened): look without waiting."""
@@ -181,6 +189,7 @@ class Deliverer:
                 # each loop slower and the backlog longer.
                 if time.monotonic() >= next_scan:
                     next_scan = time.monotonic() + ALERT_SCAN_S
+                    self._recover_receipts()
                     self.raise_alerts()
                 if not rows:  # about to sleep (after a claim, the loop claims again at once)
                     timeout = self._sleep_for(free)
@@ -240,7 +249,12 @@ class Deliverer:
         attempts = row.attempts + 1
         if isinstance(outcome, Delivered):
             failpoint("after-send")
-            ok = self.store.mark_delivered(row.id, response_json(outcome), now, claim=row.claim)
+            answer = response_json(outcome)
+            receipt = self.receipts.write(row.id, row.claim, answer, now) if self.receipts else None
+            failpoint("after-receipt")
+            ok = self.store.mark_delivered(row.id, answer, now, claim=row.claim)
+            if receipt is not None and self.receipts is not None:
+                self.receipts.recorded(receipt)
             if ok:
                 log.info(
                     "delivered event %d device=%s action=%d attempts=%d latency=%.3fs",
@@ -313,6 +327,16 @@ class Deliverer:
         log.warning(
             "event %d: lease lost before recording %s; left to its new owner", row.id, verdict
         )
+
+    def _recover_receipts(self) -> None:
+        if self.receipts is None:
+            return
+        try:
+            self.receipts.recover(self.store)
+        except StoreUnavailable as error:  # left in their files for the next try
+            log.error("delivery receipts not recorded yet: %s", error)
+        except OSError as error:  # the files are unreadable: their events are sent again
+            log.warning("delivery receipts not readable: %s", error)
 
     # -- alerts --------------------------------------------------------------------------------
 
