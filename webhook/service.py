@@ -18,7 +18,7 @@ from webhook.errors import CannotStart
 from webhook.http import create_app
 from webhook.pruner import Pruner
 from webhook.readiness import Readiness
-from webhook.serve_loop import SignalLoop
+from webhook.serve_loop import QuietChannel, SignalLoop
 from webhook.server_options import make_room_for_connections, waitress_options
 from webhook.startup import open_checked_store
 from webhook.store import Store
@@ -134,6 +134,7 @@ def _start(
     except (OSError, ValueError) as error:
         reason = getattr(error, "strerror", None) or error
         raise CannotStart(f"cannot listen on {config.host}:{config.port}: {reason}") from None
+    server.channel_class = QuietChannel  # type: ignore[misc]
     try:
         deliverer = build_deliverer(config, store)
     except BaseException:
