@@ -119,6 +119,37 @@ def test_ingest_keeps_the_raw_uplink_and_the_plan_reads_state_inside_the_transac
     assert stored.record == record("k2", payload=b"\xde\xad")  # bytes, raw JSON, time round-trip
 
 
+AWKWARD_TEXT = ['say "hi"', "back\\slash", "{braces}, commas", "NULL", "", "ünï ☃ 🚨", "a\tb\nc"]
+
+
+def test_event_bodies_device_keys_and_states_are_stored_exactly(store: Store) -> None:
+    """The PostgreSQL store sends them as arrays (binary, not escaped text): every character
+    arrives as it was, and an uplink with no events or states writes empty arrays."""
+    events = []
+    for n, text in enumerate(AWKWARD_TEXT):
+        payload = {"latitude": -26.1, "longitude": 28.05, "sequenceNumber": text}
+        events.append(
+            (f"key {text}", DeviceEvent(1, f"id-{n}", NEW_CALLOUT, 1, "location", payload))
+        )
+    states = {f"key {text}": DeviceState(alarm_active=True, callout_open=bool(n % 2))
+              for n, text in enumerate(AWKWARD_TEXT)}  # fmt: skip
+    result = store.ingest(
+        record("awkward"), lambda _r: Plan("decoded", events=events, states=states)
+    )
+    assert len(result.event_ids) == len(AWKWARD_TEXT)
+    rows = {row.id: row for row in store.list_events(limit=100)}
+    for event_id, (device_key, sent) in zip(result.event_ids, events, strict=True):
+        assert rows[event_id].device_key == device_key
+        assert rows[event_id].body == sent.to_json()
+
+    def read_back(reader) -> Plan:
+        assert {key: reader.state(key) for key in states} == states
+        return Plan("ignored")
+
+    store.ingest(record("awkward-read"), read_back)
+    assert store.ingest(record("empty"), lambda _r: Plan("decoded")).event_ids == ()
+
+
 def test_a_plan_that_raises_writes_nothing(store: Store) -> None:
     def broken(reader) -> Plan:
         raise RuntimeError("template bug")

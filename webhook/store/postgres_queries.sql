@@ -32,15 +32,15 @@ WITH uplink AS (
     SELECT uplink.id, e.device_key, e.position, e.idempotency_key, e.body, e.action,
            'pending', %(now)s, %(now)s
       FROM uplink,
-           unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
-                  %(bodies)s::text[], %(actions)s::int[])
+           unnest(%(device_keys)b::text[], %(positions)b::int[], %(keys)b::text[],
+                  %(bodies)b::text[], %(actions)b::int[])
            AS e (device_key, position, idempotency_key, body, action)
      ORDER BY e.position
     RETURNING id
 ), new_states AS (
     INSERT INTO devices (device_key, state, updated_at)
     SELECT d.device_key, d.state, %(now)s
-      FROM uplink, unnest(%(state_keys)s::text[], %(states)s::text[]) AS d (device_key, state)
+      FROM uplink, unnest(%(state_keys)b::text[], %(states)b::text[]) AS d (device_key, state)
     ON CONFLICT (device_key) DO UPDATE SET state = excluded.state,
                                            updated_at = excluded.updated_at
 )
@@ -66,15 +66,15 @@ WITH new_events AS (
                         next_attempt_at, created_at)
     SELECT %(uplink_id)s, e.device_key, e.position, e.idempotency_key, e.body, e.action,
            'pending', %(now)s, %(now)s
-      FROM unnest(%(device_keys)s::text[], %(positions)s::int[], %(keys)s::text[],
-                  %(bodies)s::text[], %(actions)s::int[])
+      FROM unnest(%(device_keys)b::text[], %(positions)b::int[], %(keys)b::text[],
+                  %(bodies)b::text[], %(actions)b::int[])
            AS e (device_key, position, idempotency_key, body, action)
      ORDER BY e.position
     RETURNING id
 ), new_states AS (
     INSERT INTO devices (device_key, state, updated_at)
     SELECT d.device_key, d.state, %(now)s
-      FROM unnest(%(state_keys)s::text[], %(states)s::text[]) AS d (device_key, state)
+      FROM unnest(%(state_keys)b::text[], %(states)b::text[]) AS d (device_key, state)
     ON CONFLICT (device_key) DO UPDATE SET state = excluded.state,
                                            updated_at = excluded.updated_at
 )
