@@ -8,7 +8,7 @@ aura-uplink[testing]``), which this package does not import.
 """
 
 from decoders.aura import DeviceEvent, DeviceState
-from decoders.decode import decode, frame_bytes
+from decoders.decode import decode, decode_uplink, frame_bytes
 from decoders.envelopes.lorawan import (
     parse_chirpstack,
     parse_helium,
@@ -19,12 +19,14 @@ from decoders.envelopes.lorawan import (
 from decoders.envelopes.sigfox import parse_sigfox
 from decoders.errors import (
     AuraUplinkError,
+    CodecError,
     ConfigError,
     DecodeError,
     EnvelopeError,
     FrameLengthError,
     GrammarError,
     InvalidHex,
+    NoDecodedPayload,
     ShortFrame,
     TrailingBytes,
     UnknownMessageType,
@@ -32,6 +34,7 @@ from decoders.errors import (
     UnknownPort,
     ValueOutOfRange,
 )
+from decoders.fieldmap import FieldMap, parse_fields
 from decoders.grammar import compile_grammar
 from decoders.grammar_model import GrammarMapping, model_from_grammar
 from decoders.mapping import events_for
@@ -61,12 +64,14 @@ __all__ = [
     "Battery",
     "Button",
     "Cancel",
+    "CodecError",
     "ConfigError",
     "DecodeError",
     "Decoded",
     "DeviceEvent",
     "DeviceState",
     "EnvelopeError",
+    "FieldMap",
     "Fix",
     "FixSource",
     "FrameLengthError",
@@ -77,6 +82,7 @@ __all__ = [
     "Location",
     "Message",
     "Model",
+    "NoDecodedPayload",
     "ShortFrame",
     "Status",
     "Template",
@@ -89,12 +95,14 @@ __all__ = [
     "ValueOutOfRange",
     "compile_grammar",
     "decode",
+    "decode_uplink",
     "events_for",
     "frame_bytes",
     "get_model",
     "load_templates",
     "model_from_grammar",
     "parse_chirpstack",
+    "parse_fields",
     "parse_helium",
     "parse_loriot",
     "parse_sigfox",

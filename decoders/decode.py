@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from decoders.errors import DecodeError, InvalidHex, UnknownPort
+from decoders.envelopes.shown import printable
+from decoders.errors import DecodeError, InvalidHex, NoDecodedPayload, UnknownPort
 from decoders.frames import Read
 from decoders.model import Model
 from decoders.models import MODELS, get_model
 from decoders.records import Records
 from decoders.roles import meaning
-from decoders.types import Alert, Button, Decoded, Message, UplinkWarning
+from decoders.types import Alert, Battery, Button, Decoded, Message, Uplink, UplinkWarning
+
+if TYPE_CHECKING:  # templates imports the models; decode is imported by them all
+    from decoders.templates import Template
 
 
 def frame_bytes(payload: bytes | bytearray | memoryview | str) -> bytes:
@@ -147,3 +151,75 @@ def _steps(path: str) -> list[str | int]:
             steps.append(int(index))
             rest = rest.lstrip("[")
     return steps
+
+
+def decode_uplink(template: Template, uplink: Uplink) -> Decoded:
+    """Decode one uplink as its template says: with the template's model (or grammar), the
+    network's decoded payload (``decoded = "network"``) or a vendor codec, the last two read
+    through the template's ``fields``. Raises only :class:`DecodeError` (a codec's failure is a
+    ``CodecError``; a network template on an uplink without a decoded payload is
+    :class:`NoDecodedPayload`), so the uplink is kept as undecodable and can be replayed.
+
+    A battery level the network reports with the uplink (TTS ``last_battery_percentage``) is
+    the battery of a template that maps none (:func:`_maps_battery`)."""
+    decoded = _decode_uplink(template, uplink)
+    if uplink.battery_percent is not None and not _maps_battery(template, decoded):
+        level = Battery(percent=max(0, min(100, round(uplink.battery_percent))))
+        decoded.messages = (*decoded.messages, level)
+    return decoded
+
+
+def _maps_battery(template: Template, decoded: Decoded) -> bool:
+    """Whether the template has a battery of its own: mapped in its ``fields``, a battery role
+    of its model, or (a model with device logic of its own, ``interpret``) one in this uplink.
+    Decided per template where it can be, so that a device that reports its level in some
+    frames does not alternate with the network's older reading."""
+    if template.fields is not None:
+        return template.fields.maps_battery
+    roles = template.model.roles
+    if roles.battery is not None or roles.battery_mv is not None:
+        return True
+    return any(isinstance(m, Battery) for m in decoded.messages)
+
+
+def _decode_uplink(template: Template, uplink: Uplink) -> Decoded:
+    fields_map = template.fields
+    if template.source == "network" and fields_map is not None:
+        if uplink.decoded is None:
+            raise NoDecodedPayload(
+                'the template reads the network\'s decoded payload (decoded = "network") and'
+                " this uplink has none (uplink_message.decoded_payload / object): is a payload"
+                " formatter or codec set on the network server?",
+                model=template.model.id,
+            )
+        reading = fields_map.read(uplink.decoded)
+        said = tuple(
+            {"source": "decoder", "field": "decoded_payload_warnings", "message": text}
+            for text in uplink.decoded_warnings
+        )
+        return Decoded(
+            template.model.id,
+            uplink.decoded,
+            reading.messages,
+            uplink.port,
+            (*said, *reading.warnings),
+        )
+    if template.source == "codec" and fields_map is not None:
+        # The codec decodes the frame itself, even when the network sent a decoded payload.
+        try:
+            result = template.codec.decode(uplink.payload, uplink.port, uplink.received_at)
+        except DecodeError as error:
+            raise error.with_context(model=template.model.id, frame=uplink.payload) from None
+        reading = fields_map.read(result.fields)
+        said = tuple(
+            {"source": "decoder", "field": "codec", "message": printable(str(text), 200)}
+            for text in result.warnings
+        )
+        return Decoded(
+            template.model.id,
+            dict(result.fields),
+            reading.messages,
+            uplink.port,
+            (*said, *reading.warnings),
+        )
+    return decode(template.model, uplink.payload, uplink.port)

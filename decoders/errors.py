@@ -122,6 +122,17 @@ class ValueOutOfRange(DecodeError):
     rest of the frame is decoded. Kept for callers that catch it."""
 
 
+class NoDecodedPayload(DecodeError):
+    """A template reads the network's decoded payload (``decoded = "network"``) and the uplink
+    carries none (no payload formatter or codec on the network server, or one it dropped)."""
+
+
+class CodecError(DecodeError):
+    """A vendor JavaScript codec (decoders/codecs) did not give a usable result: it threw,
+    returned ``errors``, ran past its time limit (and the one retry) or its memory limit, or
+    returned something that is not a bounded JSON object. The message says which."""
+
+
 class EnvelopeError(AuraUplinkError, ValueError):
     """A network callback body is malformed (missing field, wrong type). ``field`` names it."""
 

@@ -2,8 +2,10 @@
 
 :func:`model_from_grammar` compiles the grammar (:mod:`decoders.grammar`) and, with a
 :class:`GrammarMapping` saying which fields are the position, the battery, an alarm and a cancel,
-turns each frame's fields into the project's messages. A template author writes both in TOML
-(the ``fields`` table goes straight to :meth:`GrammarMapping.from_dict`)::
+turns each frame's fields into the project's messages. A template author writes both in TOML;
+the ``fields`` table is the templates' one mapping language (:mod:`decoders.fieldmap`, where
+``press``, ``button``, ``equals``/``in`` and the ``{ path, scale, offset }`` tables work too),
+and these grammar keys remain a case of it::
 
     [templates.acme-tracker]
     grammar = "lat::int:32 lng::int:32 mv::uint:16 alarm::bool:7"
@@ -38,15 +40,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from decimal import Decimal
 from typing import Any, Literal
 
 from decoders.errors import ConfigError
+from decoders.fieldmap import ROLE_KINDS, FieldMap, Rule
 from decoders.frames import Custom
 from decoders.grammar import Grammar, compile_grammar
 from decoders.model import Model
-from decoders.position import no_fix_reason
-from decoders.types import Alert, Battery, Cancel, Fix, Location, Message, Status
+from decoders.types import Message
 
 BatteryUnit = Literal["volts", "millivolts", "percent"]
 BATTERY_UNITS: tuple[str, ...] = ("volts", "millivolts", "percent")
@@ -133,23 +134,48 @@ class GrammarMapping:
                     f" expected {' or '.join(allowed)}"
                 )
 
+    def field_map(self) -> FieldMap:
+        """This mapping in the templates' one language (:mod:`decoders.fieldmap`): a battery in
+        millivolts or volts is ``battery_mv`` (volts scaled by 1000)."""
+        rules: dict[str, Rule] = {}
+        for role in ("latitude", "longitude"):
+            name = getattr(self, role)
+            if name is not None:
+                scale, offset = getattr(self, f"{role}_scale"), getattr(self, f"{role}_offset")
+                rules[role] = Rule(name, scale=scale, offset=offset)
+        for role in ("alarm", "cancel"):
+            if getattr(self, role) is not None:
+                rules[role] = Rule(getattr(self, role))
+        if self.battery is not None:
+            factor = 1000.0 if self.battery_unit == "volts" else 1.0
+            role = "battery" if self.battery_unit == "percent" else "battery_mv"
+            rules[role] = Rule(
+                self.battery, scale=self.battery_scale * factor, offset=self.battery_offset * factor
+            )
+        return FieldMap(**rules)
+
 
 def model_from_grammar(
-    grammar: str, *, name: str = "grammar", mapping: GrammarMapping | None = None
+    grammar: str, *, name: str = "grammar", mapping: GrammarMapping | FieldMap | None = None
 ) -> Model:
     """A :class:`Model` decoding frames with ``grammar``; ``parse`` gives the grammar's fields,
-    ``interpret`` the messages ``mapping`` defines (none without a mapping). Raises
-    :class:`~decoders.errors.GrammarError` for a bad grammar, :class:`ConfigError` for a mapping
-    that does not fit it."""
+    ``interpret`` the messages ``mapping`` defines (none without a mapping): a
+    :class:`GrammarMapping`, or a template's ``fields`` in the one mapping language
+    (:func:`decoders.fieldmap.parse_fields`). Raises :class:`~decoders.errors.GrammarError` for
+    a bad grammar, :class:`ConfigError` for a mapping that does not fit it."""
     compiled = compile_grammar(grammar)
-    rules = mapping if mapping is not None else GrammarMapping()
-    rules.check(compiled)
+    if isinstance(mapping, GrammarMapping):
+        mapping.check(compiled)
+        rules = mapping.field_map()
+    else:
+        rules = mapping if mapping is not None else FieldMap()
+        check_field_map(rules, compiled)
 
     def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
         return compiled.parse(frame)
 
     def interpret(values: Mapping[str, Any]) -> list[Message]:
-        return interpret_fields(rules, values)
+        return list(rules.read(values).messages)
 
     return Model(
         id=name,
@@ -161,72 +187,29 @@ def model_from_grammar(
     )
 
 
+def check_field_map(rules: FieldMap, grammar: Grammar) -> None:
+    """Raise :class:`ConfigError` unless every role names a grammar field of a usable type
+    (a grammar's fields are flat: a path is one field name)."""
+    kinds = {f.name: f.kind for f in grammar.fields}
+    for role, rule in rules.rules().items():
+        if rule.path not in kinds:
+            raise ConfigError(
+                f"grammar mapping {role} names field {rule.path!r}, which the grammar does not"
+                f" define; fields: {', '.join(kinds)}"
+            )
+        kind = ROLE_KINDS[role]
+        allowed: tuple[str, ...] = (
+            _NUMERIC if kind == "number" else ("char",) if kind == "name" else _FLAG
+        )
+        if kind == "flag" and rule.choices:
+            continue  # compared with the given values: any field kind can be named
+        if kinds[rule.path] not in allowed:
+            raise ConfigError(
+                f"grammar mapping {role} field {rule.path!r} is {kinds[rule.path]};"
+                f" expected {' or '.join(allowed)}"
+            )
+
+
 def interpret_fields(rules: GrammarMapping, values: Mapping[str, Any]) -> list[Message]:
     """The messages one frame's fields mean under ``rules`` (module docstring)."""
-    fix, no_fix = _fix(rules, values)
-    head: list[Message] = []
-    alarm = _flag(values, rules.alarm)
-    if alarm:
-        head.append(Alert("alarm", fix, sustained=True))
-    elif fix is not None:
-        head.append(Location(fix))
-    if no_fix is not None:
-        head.append(Status("no_fix", no_fix))
-    if alarm is False:
-        head.append(Status("alarm_clear"))
-    if _flag(values, rules.cancel):
-        head.append(Cancel("user"))
-    return head + _battery(rules, values)
-
-
-def _fix(rules: GrammarMapping, values: Mapping[str, Any]) -> tuple[Fix | None, str | None]:
-    """The fix, or why there is none (``None`` reason when no position is mapped)."""
-    if rules.latitude is None or rules.longitude is None:
-        return None, None
-    raw_lat, raw_lng = values.get(rules.latitude), values.get(rules.longitude)
-    if raw_lat is None or raw_lng is None:
-        return None, "position not in frame"
-    lat = _scaled(raw_lat, rules.latitude_scale, rules.latitude_offset)
-    lng = _scaled(raw_lng, rules.longitude_scale, rules.longitude_offset)
-    reason = no_fix_reason(lat, lng)
-    if reason == "zero":
-        return None, "placeholder position 0,0"
-    if reason is not None:
-        return None, f"position out of range: {lat}, {lng}"
-    return Fix(latitude=lat, longitude=lng, source="gps"), None
-
-
-def _battery(rules: GrammarMapping, values: Mapping[str, Any]) -> list[Message]:
-    raw = None if rules.battery is None else values.get(rules.battery)
-    if raw is None:
-        return []
-    value = _scaled(raw, rules.battery_scale, rules.battery_offset)
-    if rules.battery_unit == "percent":
-        if not 0 <= value <= 100:
-            return [Status("battery_out_of_range", f"{value} %")]
-        return [Battery(percent=round(value))]
-    millivolts = value * 1000 if rules.battery_unit == "volts" else value
-    if millivolts < 0:
-        return [Status("battery_out_of_range", f"{millivolts} mV")]
-    return [Battery(voltage_mv=round(millivolts))]
-
-
-def _flag(values: Mapping[str, Any], name: str | None) -> bool | None:
-    """A mapped bool or number as a truth value; ``None`` when unmapped or not in the frame."""
-    if name is None or values.get(name) is None:
-        return None
-    return bool(values[name])
-
-
-def _scaled(raw: float, scale: float, offset: float) -> float:
-    value = raw * scale + offset
-    if isinstance(raw, int):
-        # An integer on the wire has exactly the resolution of its scale: drop float noise
-        # (123456789 * 1e-7 = 12.345678900000001 becomes 12.3456789).
-        return round(value, max(_decimals(scale), _decimals(offset)))
-    return value
-
-
-def _decimals(number: float) -> int:
-    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
-    return max(0, -int(exponent))
+    return list(rules.field_map().read(values).messages)

@@ -13,11 +13,26 @@ A template lives in TOML (stdlib ``tomllib``) so that onboarding a device type i
     heartbeat_interval_s = 3600      # a battery/health report sends message 4 at least this often
     battery_curve = [[3000, 0], [3600, 50], [4200, 100]]   # mV -> %, linear between points
     downlink = "0100000000000000"    # 8 bytes a Sigfox BIDIR ack=true press is answered with
+    network = "sigfox"               # only this network's uplinks (a model for "any" network)
     [templates.panic-button.message_types]         # AURA's typical template: 1-4
     new_callout = 1
     [templates.panic-button.match]                 # which uplinks use this template
     sigfox_device_types = ["5F2A0B1C"]
     devices = ["1A2B3C4D"]
+
+Instead of ``model``, a template may decode with a Sigfox ``grammar``, with the network's own
+decoding (``decoded = "network"``: TTS ``decoded_payload``, ChirpStack ``object``), or with a
+vendor JavaScript ``codec`` (a path relative to the configuration file; ``codec_timeout_ms``,
+``codec_memory_mb``). The last three say what the decoded object means in a ``fields`` table,
+the one mapping language of :mod:`decoders.fieldmap`::
+
+    [templates.any-tracker]
+    device_type_id = 9
+    decoded = "network"
+    [templates.any-tracker.fields]
+    latitude = "gps.lat"
+    longitude = "gps.lng"
+    alarm = { path = "event", equals = "SOS" }
 
 Every mistake is a :class:`~decoders.errors.ConfigError` naming the key path.
 """
@@ -32,12 +47,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import decoders.aura as aura  # the module, not the package: no import cycle via __init__
-from decoders.errors import ConfigError, UnknownModel
+from decoders.errors import ConfigError, GrammarError, NoDecodedPayload, UnknownModel
+from decoders.fieldmap import FieldMap, parse_fields
+from decoders.frames import Custom
 from decoders.model import Model
 from decoders.models import get_model
-from decoders.types import Uplink
+from decoders.types import Message, Uplink
 
 LocationPolicy = Literal["always", "open_callout"]
+# What decodes a template's uplinks: its model (a registered one or a grammar's), the network's
+# decoded payload, or a vendor codec.
+Source = Literal["model", "network", "codec"]
+CODEC_TIMEOUT_MS = 100
+CODEC_MEMORY_MB = 32
 
 ACTION_KEYS = {
     "new_callout": aura.NEW_CALLOUT,
@@ -51,7 +73,12 @@ MATCH_KEYS = (
     "ttn_applications",
     "chirpstack_applications",
     "chirpstack_device_profiles",
+    "chirpstack_application_names",
+    "chirpstack_device_profile_names",
 )
+# Names are matched as a UI shows them, ignoring case; ids are hex or UUIDs, upper-cased; TTS
+# application ids are matched exactly.
+_NAME_KEYS = ("chirpstack_application_names", "chirpstack_device_profile_names")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +109,8 @@ class Match:
     ttn_applications: frozenset[str] = frozenset()
     chirpstack_applications: frozenset[str] = frozenset()
     chirpstack_device_profiles: frozenset[str] = frozenset()
+    chirpstack_application_names: frozenset[str] = frozenset()
+    chirpstack_device_profile_names: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +133,15 @@ class Template:
     )
     downlink: str | None = None
     match: Match = Match()
+    # Narrows a model that decodes any network's frames (aura-reference) to one network's
+    # uplinks, so a Sigfox catch-all does not also catch every LoRaWAN frame.
+    network: Literal["sigfox", "lorawan", "any"] = "any"
+    # "network" and "codec" templates read a decoded object with ``fields`` (decoders/fieldmap.py);
+    # their ``model`` stands for them where a model is asked for (its id is what the store and
+    # the CLI show).
+    source: Source = "model"
+    fields: FieldMap | None = None
+    codec: Any = field(default=None, compare=False)  # decoders.codecs' codec, when source="codec"
 
     @classmethod
     def for_model(cls, model: Model, device_type_id: int, name: str = "default") -> Template:
@@ -131,7 +169,8 @@ class Template:
 
 
 def load_templates(path: str | Path) -> dict[str, Template]:
-    """Read the ``[templates.*]`` tables of a TOML config file."""
+    """Read the ``[templates.*]`` tables of a TOML config file (codec paths are relative to
+    its directory)."""
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -139,18 +178,22 @@ def load_templates(path: str | Path) -> dict[str, Template]:
         raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return templates_from_config(data, models={})
+    return templates_from_config(data, models={}, base_dir=Path(path).parent)
 
 
 def templates_from_config(
-    data: Mapping[str, Any], models: Mapping[str, Model]
+    data: Mapping[str, Any], models: Mapping[str, Model], base_dir: Path | None = None
 ) -> dict[str, Template]:
     """Templates from parsed TOML. ``models`` adds models that are not in the registry
-    (e.g. compiled from a grammar) by name."""
+    (e.g. compiled from a grammar) by name; ``base_dir`` is the configuration file's directory,
+    which codec paths are relative to (None: the working directory)."""
     tables = data.get("templates", {})
     if not isinstance(tables, Mapping):
         raise ConfigError("'templates' must be a table of [templates.<name>] tables")
-    return {name: template_from_table(name, table, models) for name, table in tables.items()}
+    return {
+        name: template_from_table(name, table, models, base_dir=base_dir)
+        for name, table in tables.items()
+    }
 
 
 _TEMPLATE_KEYS = {
@@ -168,11 +211,22 @@ _TEMPLATE_KEYS = {
     "match",
     "grammar",
     "fields",
+    "network",
+    "decoded",
+    "codec",
+    "codec_timeout_ms",
+    "codec_memory_mb",
 }
+# Exactly one of these says what decodes a template's uplinks.
+_DECODERS = ("model", "grammar", "decoded", "codec")
 
 
 def template_from_table(
-    name: str, table: Mapping[str, Any], models: Mapping[str, Model] | None = None
+    name: str,
+    table: Mapping[str, Any],
+    models: Mapping[str, Model] | None = None,
+    *,
+    base_dir: Path | None = None,
 ) -> Template:
     where = f"templates.{name}"
     if not isinstance(table, Mapping):
@@ -181,7 +235,8 @@ def template_from_table(
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(_TEMPLATE_KEYS)}")
     device_type_id = _get(table, "device_type_id", int, where, required=True)
-    model = _model(name, table, where, models or {})
+    decoding = _decoding(name, table, where, models or {}, base_dir)
+    model = decoding.model
     alert = _strings(table, "alert_gestures", where, default=model.alert_gestures)
     cancel = _strings(table, "cancel_gestures", where, default=model.cancel_gestures)
     if alert & cancel:
@@ -207,7 +262,24 @@ def template_from_table(
         message_types=_message_types(table.get("message_types", {}), f"{where}.message_types"),
         downlink=_downlink(table.get("downlink"), f"{where}.downlink"),
         match=_match(table.get("match", {}), f"{where}.match"),
+        network=_network(table, model, where),
+        source=decoding.source,
+        fields=decoding.fields,
+        codec=decoding.codec,
     )
+
+
+def _network(table: Mapping[str, Any], model: Model, where: str) -> Any:
+    network = _get(table, "network", str, where, default="any")
+    if network not in ("sigfox", "lorawan", "any"):
+        raise ConfigError(
+            f"{where}.network: expected 'sigfox', 'lorawan' or 'any', got {network!r}"
+        )
+    if network != "any" and model.network not in (network, "any"):
+        raise ConfigError(
+            f"{where}.network: model {model.id!r} decodes {model.network} frames only"
+        )
+    return network
 
 
 def _get(
@@ -238,14 +310,59 @@ def _seconds(table: Mapping[str, Any], key: str, where: str, *, default: float) 
     return float(value)
 
 
-def _model(name: str, table: Mapping[str, Any], where: str, models: Mapping[str, Model]) -> Model:
+@dataclass(frozen=True, slots=True)
+class _Decoding:
+    model: Model
+    source: Source = "model"
+    fields: FieldMap | None = None
+    codec: Any = None
+
+
+def _decoding(
+    name: str,
+    table: Mapping[str, Any],
+    where: str,
+    models: Mapping[str, Model],
+    base_dir: Path | None,
+) -> _Decoding:
+    """What decodes the template's uplinks: exactly one of model, grammar, decoded, codec."""
+    given = [key for key in _DECODERS if key in table]
+    if len(given) != 1:
+        said = f"got {' and '.join(given)}" if given else "got none"
+        raise ConfigError(f"{where}: needs one of {', '.join(_DECODERS)}; {said}")
+    if "fields" in table and "model" in table:
+        raise ConfigError(
+            f"{where}.fields: a model's fields have their roles already; fields apply to"
+            " grammar, decoded and codec templates"
+        )
+    for key in ("codec_timeout_ms", "codec_memory_mb"):
+        if key in table and "codec" not in table:
+            raise ConfigError(f"{where}.{key}: only for a template with a codec")
+    if "model" in table:
+        return _Decoding(_model(table, where, models))
+    fields_map = parse_fields(table.get("fields", {}), f"{where}.fields")
     if "grammar" in table:
         # A device defined by configuration alone (Sigfox custom payload grammar).
-        from decoders.grammar_model import GrammarMapping, model_from_grammar
+        from decoders.grammar_model import model_from_grammar
 
         grammar = _get(table, "grammar", str, where)
-        mapping = GrammarMapping.from_dict(table.get("fields", {}))
-        return model_from_grammar(grammar, name=f"grammar:{name}", mapping=mapping)
+        try:
+            model = model_from_grammar(grammar, name=f"grammar:{name}", mapping=fields_map)
+        except ConfigError as error:
+            if isinstance(error, GrammarError):
+                raise
+            raise ConfigError(f"{where}.fields: {error}") from None
+        return _Decoding(model, fields=fields_map)
+    if "decoded" in table:
+        decoded = _get(table, "decoded", str, where)
+        if decoded != "network":
+            raise ConfigError(f"{where}.decoded: expected 'network', got {decoded!r}")
+        return _Decoding(_network_model(name), source="network", fields=fields_map)
+    codec = _codec(table, where, base_dir)
+    return _Decoding(_codec_model(name, codec, fields_map), "codec", fields_map, codec)
+
+
+def _model(table: Mapping[str, Any], where: str, models: Mapping[str, Model]) -> Model:
     model_id = _get(table, "model", str, where, required=True)
     if model_id in models:
         return models[model_id]
@@ -253,6 +370,70 @@ def _model(name: str, table: Mapping[str, Any], where: str, models: Mapping[str,
         return get_model(model_id)
     except UnknownModel as error:
         raise ConfigError(f"{where}.model: {error}") from None
+
+
+def _network_model(name: str) -> Model:
+    """What stands for a ``decoded = "network"`` template where a model is asked for: it has
+    no frames of its own (decoders.decode.decode_uplink reads the uplink's decoded object)."""
+
+    def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
+        raise NoDecodedPayload(
+            'this template reads the network\'s decoded payload (decoded = "network"),'
+            " not a frame: decode the callback body"
+        )
+
+    return Model(
+        id=f"network:{name}",
+        title=f"template {name}: the network server's decoded payload",
+        network="lorawan",
+        source="The Things Stack decoded_payload / ChirpStack object",
+        frames=Custom(parse),
+    )
+
+
+def _codec(table: Mapping[str, Any], where: str, base_dir: Path | None) -> Any:
+    """The template's codec, loaded now so that a missing or broken file stops start-up."""
+    relative = _get(table, "codec", str, where)
+    timeout_ms = _get(table, "codec_timeout_ms", int, where, default=CODEC_TIMEOUT_MS)
+    memory_mb = _get(table, "codec_memory_mb", int, where, default=CODEC_MEMORY_MB)
+    if timeout_ms < 1:
+        raise ConfigError(f"{where}.codec_timeout_ms: expected 1 or more, got {timeout_ms}")
+    if memory_mb < 1:
+        raise ConfigError(f"{where}.codec_memory_mb: expected 1 or more, got {memory_mb}")
+    path = Path(relative) if base_dir is None else base_dir / relative
+    try:
+        # Imported only here: decoders/ stays importable without the JavaScript engine.
+        from decoders.codecs import load_codec
+    except ModuleNotFoundError as error:
+        raise ConfigError(
+            f"{where}.codec: codecs need the JavaScript engine (cannot import {error.name}:"
+            " pip install 'aura-uplink[codecs]')"
+        ) from None
+    try:
+        return load_codec(path, timeout_ms=timeout_ms, memory_mb=memory_mb)
+    except ConfigError as error:
+        raise ConfigError(f"{where}.codec: {error}") from None
+
+
+def _codec_model(name: str, codec: Any, fields_map: FieldMap) -> Model:
+    """What stands for a codec template where a model is asked for (the CLI's ``decode``):
+    the codec's output as the fields, the field map's messages. decode_uplink does the same
+    and keeps the codec's and the mapping's warnings too."""
+
+    def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
+        return dict(codec.decode(frame, port, None).fields)
+
+    def interpret(values: Mapping[str, Any]) -> list[Message]:
+        return list(fields_map.read(values).messages)
+
+    return Model(
+        id=f"codec:{name}",
+        title=f"template {name}: vendor codec",
+        network="any",
+        source="a vendor JavaScript codec (decoders/codecs)",
+        frames=Custom(parse),
+        interpret=interpret,
+    )
 
 
 def _strings(
@@ -344,7 +525,7 @@ def _match(value: Any, where: str) -> Match:
         items = value.get(key, [])
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ConfigError(f"{where}.{key}: expected a list of strings, got {items!r}")
-        lists[key] = frozenset(i.upper() if key != "ttn_applications" else i for i in items)
+        lists[key] = frozenset(_matched(key, i) for i in items)
     return Match(**lists)
 
 
@@ -353,7 +534,11 @@ def select_template(templates: Mapping[str, Template], uplink: Uplink) -> Templa
     (Sigfox device type, TTS application, ChirpStack application or device profile), then the
     one template of that network with no match rules at all."""
     hints = uplink.hints
-    candidates = [t for t in templates.values() if t.model.network in (uplink.network, "any")]
+    candidates = [
+        t
+        for t in templates.values()
+        if t.model.network in (uplink.network, "any") and t.network in (uplink.network, "any")
+    ]
     for template in candidates:
         if uplink.device.upper() in template.match.devices:
             return template
@@ -364,6 +549,8 @@ def select_template(templates: Mapping[str, Template], uplink: Uplink) -> Templa
             or _has(match.ttn_applications, hints.ttn_application, upper=False)
             or _has(match.chirpstack_applications, hints.chirpstack_application)
             or _has(match.chirpstack_device_profiles, hints.chirpstack_device_profile)
+            or _named(match.chirpstack_application_names, hints.chirpstack_application_name)
+            or _named(match.chirpstack_device_profile_names, hints.chirpstack_device_profile_name)
         ):
             return template
     catch_all = [t for t in candidates if t.match == type(t.match)()]
@@ -372,3 +559,14 @@ def select_template(templates: Mapping[str, Template], uplink: Uplink) -> Templa
 
 def _has(values: frozenset[str], value: str | None, upper: bool = True) -> bool:
     return value is not None and (value.upper() if upper else value) in values
+
+
+def _named(values: frozenset[str], value: str | None) -> bool:
+    return value is not None and value.casefold() in values
+
+
+def _matched(key: str, item: str) -> str:
+    """How a match list keeps an item: as the hints are compared (select_template)."""
+    if key in _NAME_KEYS:
+        return item.casefold()
+    return item if key == "ttn_applications" else item.upper()

@@ -51,6 +51,10 @@ class Hints:
     ttn_application: str | None = None
     chirpstack_application: str | None = None
     chirpstack_device_profile: str | None = None
+    # The names ChirpStack's UI shows (deviceInfo.applicationName / deviceProfileName): a
+    # template may match them instead of the UUIDs (docs/networks.md §3).
+    chirpstack_application_name: str | None = None
+    chirpstack_device_profile_name: str | None = None
 
 
 UplinkKind = Literal["uplink", "location", "status", "other"]
@@ -76,7 +80,17 @@ class Uplink:
     # "uplink" carries a frame to decode; "location" only a network fix (TTS location_solved,
     # ChirpStack location); "status" only a battery level; "other" nothing we act on.
     kind: UplinkKind = "uplink"
+    # A battery level the network reports: a ChirpStack status event's, or The Things Stack's
+    # last_battery_percentage on an uplink, which the device sent earlier (at ``battery_at``).
     battery_percent: float | None = None
+    battery_at: datetime | None = None
+    # The network's own decoding of the frame (TTS decoded_payload, ChirpStack object): a JSON
+    # object within the bounds of decoders/envelopes/limits.py (DECODED), else None and a
+    # warning. Templates with ``decoded = "network"`` read it instead of the frame.
+    decoded: dict[str, Any] | None = field(default=None, compare=False)
+    # What the network's decoder warned about (TTS decoded_payload_warnings): decoder warnings
+    # of a decoded = "network" template, so such an uplink never stands a callout down.
+    decoded_warnings: tuple[str, ...] = ()
     # Optional parts of the body that were invalid and dropped (a network fix out of range, a
     # malformed device type hint), each {"source": "envelope", "field", "message"}
     # (docs/design.md §14). The rest of the uplink, its frame above all, is kept.

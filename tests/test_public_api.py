@@ -22,6 +22,7 @@ EXPECTED = {
     "parse_sigfox", "parse_ttn", "parse_chirpstack", "parse_helium", "parse_loriot",
     "parse_thingpark",
     "compile_grammar", "model_from_grammar", "GrammarMapping",
+    "decode_uplink", "FieldMap", "parse_fields",
     "Fix", "Hints", "Uplink", "Message", "Alert", "Location", "Cancel", "Battery", "Button",
     "Status", "Decoded", "FixSource", "UplinkKind",
 }  # fmt: skip

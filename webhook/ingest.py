@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from decoders import decode
+from decoders.decode import decode_uplink
 from decoders.envelopes.lorawan import parse_chirpstack, parse_ttn
 from decoders.envelopes.shown import printable
 from decoders.envelopes.sigfox import parse_sigfox
@@ -41,6 +41,8 @@ class Prepared:
     error: str | None = None
     # What the decoder read but did not trust (docs/design.md §14), kept beside the uplink.
     warnings: tuple[UplinkWarning, ...] = ()
+    # What the plan stores the uplink as, for /metrics (the plan runs inside the transaction).
+    status: str = "decoded"
 
 
 def plan_uplink(
@@ -54,7 +56,7 @@ def plan_uplink(
     carries the same radio message (Sigfox DATA vs DATA_ADVANCED): if it was stored first, this
     one adds only its network fix — one press never opens two callouts."""
     if uplink.kind == "other" or (template is None and uplink.kind != "uplink"):
-        return Prepared(lambda reader: IGNORED)
+        return Prepared(lambda reader: IGNORED, status=IGNORED.status)
     if template is None:
         return _undecodable(f"no template matches {uplink.network} device {uplink.device}")
     messages: tuple[Message, ...] = ()
@@ -67,10 +69,12 @@ def plan_uplink(
         else:
             messages = (Status("heartbeat"),)
     elif uplink.kind == "uplink":
-        if uplink.payload_error is not None:
+        # A template on the network's decoded payload does not read the frame: bad frame text
+        # does not stop it (its decoded payload, or the lack of one, decides).
+        if uplink.payload_error is not None and template.source != "network":
             return _undecodable(uplink.payload_error, template)
         try:
-            decoded = decode(template.model, uplink.payload, uplink.port)
+            decoded = decode_uplink(template, uplink)
             messages, warnings = decoded.messages, decoded.warnings
         except DecodeError as error:
             return _undecodable(str(error), template)
@@ -142,7 +146,7 @@ def _undecodable(error: str, template: Template | None = None) -> Prepared:
         model=None if template is None else template.model.id,
         template=None if template is None else template.name,
     )
-    return Prepared(lambda reader: plan, error)
+    return Prepared(lambda reader: plan, error, status=plan.status)
 
 
 def replan_stored(stored: StoredUplink, templates: Mapping[str, Template]) -> Prepared:

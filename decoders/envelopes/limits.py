@@ -58,10 +58,28 @@ UPPER_HEX_ID = _text(r"[0-9A-Fa-f]{1,16}", "up to 16 hex digits")
 # Ids that become part of a dedup key or a log line: printable ASCII, no space, bounded.
 KEY_TEXT = _text(r"[!-~]{1,128}", "1 to 128 printable ASCII characters without spaces")
 HINT_TEXT = KEY_TEXT
+# Names a UI shows (ChirpStack application and device-profile names): spaces allowed, never a
+# control character, bounded.
+NAME_TEXT = _text(r"[^\x00-\x1f\x7f]{1,128}", "1 to 128 characters without control characters")
 RFC3339_TEXT = _text(r"[0-9][0-9Tt:.+\-Zz ]{9,63}", "an RFC 3339 time")
 
 # A network fix (TTS locations / location_solved, ChirpStack location).
 POSITION: Limits = {"latitude": LATITUDE, "longitude": LONGITUDE, "accuracy": ACCURACY_M}
+
+
+@dataclass(frozen=True, slots=True)
+class Tree:
+    """Bounds of a JSON object a network decoded for us (TTS ``decoded_payload``, ChirpStack
+    ``object``): nesting below the object and the number of values in it. Real decoders return
+    a few dozen values a few levels deep; the bounds keep a hostile one from costing the
+    templates' path reads (or the store) more than a body already may."""
+
+    depth: int
+    nodes: int
+    text: int  # the longest string value or key
+
+
+DECODED = Tree(depth=16, nodes=4096, text=4096)
 
 # -- Sigfox (docs/networks.md §1.3, §1.4) --------------------------------------------------------
 
@@ -95,6 +113,8 @@ TTN: Limits = {
     "received_at": RFC3339_TEXT,
     "f_cnt": F_CNT,
     "f_port": F_PORT,
+    # uplink_message.last_battery_percentage {value, f_cnt, received_at} (TTS 3.33.1)
+    "value": PERCENT,
 }
 
 # -- ChirpStack v4 (and v3 JSON) (§2.2, §2.3) ----------------------------------------------------
@@ -104,6 +124,8 @@ CHIRPSTACK: Limits = {
     "time": RFC3339_TEXT,
     "applicationId": HINT_TEXT,
     "deviceProfileId": HINT_TEXT,
+    "applicationName": NAME_TEXT,
+    "deviceProfileName": NAME_TEXT,
     "applicationID": HINT_TEXT,  # v3: a number as a string
     "fCnt": F_CNT,
     "fPort": F_PORT,

@@ -23,7 +23,11 @@ from decoders.envelopes.coerce import Warnings, field, integer, mapping, number,
 from decoders.envelopes.limits import CHIRPSTACK, OFFLINE, TTN, Limits
 from decoders.envelopes.lorawan_fields import (
     base64_payload,
+    battery_level,
     body_digest,
+    decoded_json_text,
+    decoded_object,
+    decoder_warnings,
     epoch_ms_or_s,
     hex_payload,
     network_fix,
@@ -87,6 +91,14 @@ def parse_ttn(body: Mapping[str, Any], *, now: datetime) -> Uplink:
             rfc3339(body, "received_at", TTN)
             session = f"received:{body.get('received_at')}"
         payload, error = base64_payload(message.get("frm_payload"))
+        decoded = dropped.optional(
+            decoded_object, message.get("decoded_payload"), "uplink_message.decoded_payload"
+        )
+        level = dropped.optional(
+            battery_level,
+            message.get("last_battery_percentage"),
+            "uplink_message.last_battery_percentage",
+        )
         return Uplink(
             network="lorawan",
             device=eui,
@@ -99,6 +111,10 @@ def parse_ttn(body: Mapping[str, Any], *, now: datetime) -> Uplink:
             network_location=_ttn_location(message.get("locations"), received, dropped),
             raw=dict(body),
             hints=hints,
+            battery_percent=None if level is None else level[0],
+            battery_at=None if level is None else level[1],
+            decoded=decoded,
+            decoded_warnings=decoder_warnings(message.get("decoded_payload_warnings")),
             warnings=dropped.all(),
         )
     location = None
@@ -133,19 +149,29 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up", *, now: datetim
         hints = Hints(
             chirpstack_application=_hint(dropped, info, "applicationId", "deviceInfo"),
             chirpstack_device_profile=_hint(dropped, info, "deviceProfileId", "deviceInfo"),
+            chirpstack_application_name=_hint(dropped, info, "applicationName", "deviceInfo"),
+            chirpstack_device_profile_name=_hint(dropped, info, "deviceProfileName", "deviceInfo"),
         )
     else:  # ChirpStack v3: top-level devEUI, base64 in its protobuf-JSON mode
         eui = read_eui(field(body, "devEUI"), "devEUI")
-        hints = Hints(chirpstack_application=_hint(dropped, body, "applicationID", ""))
+        hints = Hints(
+            chirpstack_application=_hint(dropped, body, "applicationID", ""),
+            chirpstack_application_name=_hint(dropped, body, "applicationName", ""),
+        )
     received = dropped.optional(rfc3339, body, "time", CHIRPSTACK) or now
     dedup = text(body, "deduplicationId", CHIRPSTACK, required=False)
     key_tail = dedup if dedup else body_digest(body)
     kind: UplinkKind = "other"
     payload, error, location, battery = b"", None, None, None
     port = sequence = None
+    decoded: dict[str, Any] | None = None
     if event == "up":
         kind = "uplink"
         payload, error = base64_payload(body.get("data"))
+        if "object" in body:
+            decoded = dropped.optional(decoded_object, body.get("object"), "object")
+        else:  # ChirpStack v3 sends the codec's output as JSON text
+            decoded = dropped.optional(decoded_json_text, body.get("objectJSON"), "objectJSON")
         port = integer(body, "fPort", CHIRPSTACK, required=False) or 0
         sequence = integer(body, "fCnt", CHIRPSTACK, required=False) or 0
     elif event == "location":
@@ -171,6 +197,7 @@ def parse_chirpstack(body: Mapping[str, Any], event: str = "up", *, now: datetim
         hints=hints,
         kind=kind,
         battery_percent=battery,
+        decoded=decoded,
         warnings=dropped.all(),
     )
 
