@@ -3,7 +3,7 @@
     python -m bench.run                      # the full run (about ten minutes)
     python -m bench.run --quick              # smaller counts: a smoke run, not a measurement
     python -m bench.run --only decode        # one part: decode, ingest, press, offline, crash,
-                                             # idle, retention, postgres
+                                             # idle, retention, postgres, codec
     python -m bench.run --json results.json  # also write every figure, machine-readable
 
 Each figure is printed with its baseline, the ratio and the target (PASS/FAIL), then the
@@ -78,6 +78,12 @@ def _postgres(quick: bool) -> list[Row]:
     return postgres_ingest.measure(quick=quick)
 
 
+def _codec(quick: bool) -> list[Row]:
+    from bench import codec_speed
+
+    return codec_speed.measure(quick=quick)
+
+
 PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "decode": _decode,
     "ingest": _ingest,
@@ -87,6 +93,7 @@ PARTS: dict[str, Callable[[bool], list[Row]]] = {
     "idle": _idle,
     "retention": _retention,
     "postgres": _postgres,
+    "codec": _codec,
 }
 
 

@@ -124,6 +124,37 @@ def test_the_postgres_retention_fill_makes_a_store_the_service_accepts() -> None
     assert left == (0,)
 
 
+def test_the_codec_benchmark_times_a_codec_that_agrees_with_the_native_model() -> None:
+    """bench/codec_speed.py checks, before timing, that tests/codecs/aura-reference.js gives the
+    native model's fields and that its template gives the native template's messages; its decode
+    rows then carry a ratio to the native baseline (quick timings: not a measurement)."""
+    from bench.codec_speed import decode_rows
+
+    rows = decode_rows(quick=True)
+    assert [row.figure for row in rows[:2]] == [
+        "aura-reference alert: codec.decode (aura-reference.js)",
+        "aura-reference alert: decode_uplink, codec template",
+    ]
+    assert all(row.ratio is not None and row.baseline for row in rows[:2])
+
+
+@pytest.mark.slow
+def test_quick_codec_benchmark_runs() -> None:
+    """``--only codec`` end to end: both servers run and every uplink the codec template's
+    server answered 200 is stored decoded (speed itself is not asserted)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", "codec"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("codec template:")]
+    assert len(rows) == 1 and rows[0].endswith("PASS"), done.stdout
+
+
 @pytest.mark.slow
 def test_quick_retention_benchmark_runs() -> None:
     done = subprocess.run(

@@ -8,20 +8,21 @@ import os
 import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import click
 
-from decoders import decode
+from decoders import decode, decode_uplink
 from decoders.aura import DeviceState
 from decoders.errors import AuraUplinkError, ConfigError, DecodeError
 from decoders.mapping import events_for
 from decoders.model import Model
 from decoders.models import get_model
 from decoders.templates import Template, load_templates, select_template
-from decoders.types import Location, UplinkWarning
+from decoders.types import Decoded, Location, UplinkWarning
 from webhook.cli.captures import CapturedFrame, UnreadableLine, read_capture
 
 
@@ -180,7 +181,7 @@ def run_decode(
             continue
         try:
             model, template = selection.for_frame(frame)
-            decoded = decode(model, frame.hex, frame.port if frame.port is not None else port)
+            decoded = _decode(model, template, frame, selection, port)
         except NoTemplate as error:
             failures += 1
             problem = {"type": "NoTemplate", "message": str(error), "field": None, "offset": None}
@@ -203,6 +204,26 @@ def run_decode(
             )
         _print(out, _warned(record, frame, decoded.warnings))
     return failures
+
+
+def _decode(
+    model: Model,
+    template: Template | None,
+    frame: CapturedFrame,
+    selection: Selection,
+    port: int | None,
+) -> Decoded:
+    """A frame as serve would decode it: a template that reads the network's decoded payload or
+    runs a codec decodes the whole callback body (``--input`` of bodies); a model, the frame."""
+    chosen_port = frame.port if frame.port is not None else port
+    if (
+        template is not None
+        and template.source != "model"
+        and selection.model is None
+        and frame.uplink is not None
+    ):
+        return decode_uplink(template, replace(frame.uplink, port=chosen_port))
+    return decode(model, frame.hex, chosen_port)
 
 
 def _warned(
@@ -238,6 +259,21 @@ def _print(out: IO[str], record: dict[str, Any]) -> None:
 @click.option("--device-type-id", type=int, help="AURA device_type_id: adds events.")
 @click.option("--serial", help="Device serial the AURA device_id is derived from.")
 @click.option("--sequence", type=int, help="Sequence number of the first frame.")
+@click.option(
+    "--codec",
+    "codec_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="A vendor JavaScript codec (decodeUplink or Decode) to decode with instead of a model;"
+    " its output is printed as fields (docs/codecs.md).",
+)
+@click.option(
+    "--codec-timeout-ms", type=click.IntRange(min=1), default=100, show_default=True,
+    help="The codec's time limit per call (retried once at five times it).",
+)  # fmt: skip
+@click.option(
+    "--codec-memory-mb", type=click.IntRange(min=1), default=32, show_default=True,
+    help="The codec's memory limit.",
+)  # fmt: skip
 def decode_command(
     hexes: tuple[str, ...],
     model_id: str | None,
@@ -249,25 +285,46 @@ def decode_command(
     device_type_id: int | None,
     serial: str | None,
     sequence: int | None,
+    codec_path: str | None,
+    codec_timeout_ms: int,
+    codec_memory_mb: int,
 ) -> None:
     """Decode frames given as HEX arguments or read with --input; one JSON object per frame.
 
     Exit status 1 if any frame failed to decode (its error object is printed, the rest go on)."""
+    if bool(hexes) == bool(input_path):
+        raise click.UsageError("give HEX arguments or --input, not both and not neither")
+    if codec_path is not None:
+        from webhook.cli import codec
+
+        if model_id or grammar or config or template_name or device_type_id is not None:
+            raise click.UsageError(
+                f"--codec decodes on its own: give none of {', '.join(codec.MODEL_OPTIONS)}"
+            )
+        loaded = codec.load(codec_path, codec_timeout_ms, codec_memory_mb)
+        with _frames(hexes, input_path, sequence) as frames:
+            failures = codec.run(frames, loaded, port, sys.stdout)
+        sys.exit(1 if failures else 0)
     selection = choose_selection(
         choose_model(model_id, grammar), config, template_name, device_type_id
     )
-    if bool(hexes) == bool(input_path):
-        raise click.UsageError("give HEX arguments or --input, not both and not neither")
     wants_events = selection.template is not None or bool(selection.templates)
     context = EventContext(serial.upper() if serial else None) if wants_events else None
-    out = sys.stdout
-    if input_path is None:
-        failures = run_decode(frames_from_args(hexes, sequence), selection, port, context, out)
-    else:
-        with click.open_file(input_path, "r", encoding="utf-8") as handle:
-            captured = _with_progress(handle, input_path)
-            failures = run_decode(captured, selection, port, context, out)
+    with _frames(hexes, input_path, sequence) as frames:
+        failures = run_decode(frames, selection, port, context, sys.stdout)
     sys.exit(1 if failures else 0)
+
+
+@contextmanager
+def _frames(
+    hexes: tuple[str, ...], input_path: str | None, sequence: int | None
+) -> Iterator[Iterable[CapturedFrame | UnreadableLine]]:
+    """The frames of the HEX arguments, or of the capture file (open while they are read)."""
+    if input_path is None:
+        yield frames_from_args(hexes, sequence)
+        return
+    with click.open_file(input_path, "r", encoding="utf-8") as handle:
+        yield _with_progress(handle, input_path)
 
 
 def _with_progress(handle: IO[str], path: str) -> Iterator[CapturedFrame | UnreadableLine]:

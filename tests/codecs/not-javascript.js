@@ -1,0 +1,3 @@
+function decodeUplink(input) {
+  return { data: { event: "SOS" } ;
+}
