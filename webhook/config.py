@@ -10,6 +10,11 @@ max_body_bytes = 16384        # larger requests get 413
 connection_limit = 1000       # open client connections at once (idle ones included)
 channel_timeout_s = 30        # an idle or stalled connection is closed after this (30-37 s)
 operator_secret = "…"         # opens /status.json; or AURA_UPLINK_OPERATOR_SECRET; unset: 404
+log_format = "text"           # or "json" (one JSON object a line); --log-format wins
+metrics_listen = ""           # "127.0.0.1:9108": /metrics without a secret (docs/operations.md)
+metrics_listen_public = false # true lets metrics_listen name a non-loopback address
+instance_name = ""            # the metrics' `instance` label; default "<hostname>:<port>"
+trusted_proxies = 0           # reverse proxies in front whose X-Forwarded-For/Proto/Host count
 
 [store]
 url = ""                      # "postgresql://user@host:5432/db", or AURA_UPLINK_DATABASE_URL;
@@ -48,6 +53,7 @@ refuses every request (401).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -62,6 +68,8 @@ from decoders.errors import ConfigError
 from decoders.templates import Template, templates_from_config
 
 SOURCES = ("sigfox", "ttn", "chirpstack")
+LOG_FORMATS = ("text", "json")
+SECTIONS = ("service", "aura", "delivery", "store", "sources", "templates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +127,16 @@ class ServiceConfig:
     channel_timeout_s: int = 30
     # Opens /status.json (docs/design.md §14); None: those routes answer 404.
     operator_secret: str | None = field(default=None, repr=False)
+    # Logs and metrics (docs/operations.md). The metrics listener has no secret, so it stays on
+    # loopback unless metrics_listen_public says the operator means it.
+    log_format: str = "text"
+    metrics_listen: str = ""
+    metrics_listen_public: bool = False
+    instance_name: str = ""
+    # How many reverse proxies stand in front (docs/deploy.md): that many X-Forwarded-For/Proto/
+    # Host entries are believed, counted from the right. 0: none, since a client could otherwise
+    # write its own X-Forwarded-For and pass for another address in the refusal log.
+    trusted_proxies: int = 0
     aura: AuraConfig = AuraConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     store: StoreConfig = StoreConfig()
@@ -149,7 +167,8 @@ def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -
             raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return config_from_dict(data, os.environ if env is None else env)
+    base_dir = None if path is None else Path(path).parent  # codec paths are relative to it
+    return config_from_dict(data, os.environ if env is None else env, base_dir=base_dir)
 
 
 def load_demo_config(env: Mapping[str, str] | None = None) -> ServiceConfig:
@@ -159,15 +178,14 @@ def load_demo_config(env: Mapping[str, str] | None = None) -> ServiceConfig:
     return config_from_dict(tomllib.loads(text), os.environ if env is None else env)
 
 
-def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> ServiceConfig:
-    unknown = sorted(
-        set(data) - {"service", "aura", "delivery", "store", "sources", "templates"}
-    )
+def config_from_dict(
+    data: Mapping[str, Any], env: Mapping[str, str], *, base_dir: Path | None = None
+) -> ServiceConfig:
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
         raise ConfigError(f"unknown section {unknown[0]!r}")
-    service = _section(
-        data, "service", ServiceConfig, exclude={"aura", "delivery", "store", "sources"}
-    )
+    # The nested sections are fields of ServiceConfig but never keys of [service].
+    service = _section(data, "service", ServiceConfig, exclude=set(SECTIONS))
     if "AURA_UPLINK_DATA_DIR" in env:
         service["data_dir"] = env["AURA_UPLINK_DATA_DIR"]
     aura = _section(data, "aura", AuraConfig)
@@ -188,7 +206,7 @@ def config_from_dict(data: Mapping[str, Any], env: Mapping[str, str]) -> Service
         delivery=DeliveryConfig(**_section(data, "delivery", DeliveryConfig)),
         store=_store(data, env),
         sources=sources,
-        templates=templates_from_config(data, models={}),
+        templates=templates_from_config(data, models={}, base_dir=base_dir),
     )
 
 
@@ -202,6 +220,12 @@ def _section(
     allowed = {f.name for f in fields(kind) if f.name not in (exclude or set())}
     out = {}
     for key, value in table.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            # `[service.templates]` for `[templates]`: a table indented under the wrong header.
+            raise ConfigError(
+                f"[{name}.{key}]: misplaced table; [{key}] is a top-level section, not part of"
+                f" [{name}]"
+            )
         if key not in allowed:
             raise ConfigError(f"{name}.{key}: unknown key; known: {sorted(allowed)}")
         default = getattr(defaults, key)
@@ -281,9 +305,37 @@ def _check_service(
     for key in ("connection_limit", "channel_timeout_s"):
         if key in service and service[key] < 1:
             raise ConfigError(f"service.{key}: expected at least 1, got {service[key]}")
+    if service.get("trusted_proxies", 0) < 0:
+        count = service["trusted_proxies"]
+        raise ConfigError(f"service.trusted_proxies: expected 0 or more, got {count}")
+    if service.get("log_format", "text") not in LOG_FORMATS:
+        raise ConfigError(f"service.log_format: expected one of {list(LOG_FORMATS)}")
+    if service.get("metrics_listen"):
+        listen_address(service["metrics_listen"], service.get("metrics_listen_public", False))
     secret = env.get("AURA_UPLINK_OPERATOR_SECRET", service.get("operator_secret"))
     if secret is not None and not secret:
         raise ConfigError("service.operator_secret: expected a non-empty string (or no key)")
     if secret is not None and any(secret == source.secret for source in sources.values()):
         raise ConfigError("service.operator_secret: must differ from every source's secret")
     service["operator_secret"] = secret
+
+
+def listen_address(value: str, public: bool = False) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``; a bare port means 127.0.0.1) of ``[service]
+    metrics_listen``. Its listener asks for no secret, so a host that is not loopback is a
+    ConfigError unless ``public`` (``metrics_listen_public = true``) says it is meant."""
+    host, colon, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]") if colon else "127.0.0.1"
+    if not port.isascii() or not port.isdigit() or int(port) > 65535 or not host:
+        raise ConfigError(f"service.metrics_listen: expected host:port, got {value!r}")
+    if not public and host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:  # a host name: where it points can change, so it is not loopback
+            loopback = False
+        if not loopback:
+            raise ConfigError(
+                f"service.metrics_listen: {host} is not a loopback address and the listener"
+                " has no secret; set metrics_listen_public = true if that is meant"
+            )
+    return host, int(port)

@@ -7,26 +7,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 from waitress.server import BaseWSGIServer, create_server
 
-from webhook.config import ServiceConfig
+from webhook.config import ServiceConfig, listen_address
 from webhook.delivery import AuraClient, Deliverer
 from webhook.delivery.leases import MIN_RELIABLE_LEASE_S, RENEWALS_PER_LEASE
 from webhook.delivery.receipts import Receipts
 from webhook.errors import CannotStart
 from webhook.http import create_app
+from webhook.logs import use_config
+from webhook.metrics import Metrics, default_instance, serve_metrics
 from webhook.pruner import Pruner
 from webhook.readiness import Readiness
 from webhook.serve_loop import QuietChannel, SignalLoop
 from webhook.server_options import make_room_for_connections, waitress_options
-from webhook.startup import open_checked_store
+from webhook.startup import open_checked_store, warn_closed_sources
 from webhook.store import Store
 
 log = logging.getLogger("aura_uplink.serve")
 
 
-def build_deliverer(config: ServiceConfig, store: Store) -> Deliverer | None:
+def build_deliverer(
+    config: ServiceConfig, store: Store, metrics: Metrics | None = None
+) -> Deliverer | None:
     aura = config.aura
     if not aura.url:
         log.warning("no AURA url configured: events are stored but not delivered")
@@ -65,6 +70,7 @@ def build_deliverer(config: ServiceConfig, store: Store) -> Deliverer | None:
         max_backoff_s=settings.max_backoff_s,
         max_attempts=settings.max_attempts,
         alert_after_s=settings.alert_after_s,
+        metrics=metrics,
     )
 
 
@@ -86,15 +92,17 @@ def serve(config: ServiceConfig) -> None:
     Start-up refuses, with :class:`CannotStart` (one line, exit 3), a data directory it cannot
     create, a store that is corrupt, unusable or cannot commit, and a port it cannot bind;
     nothing else is logged before those checks pass."""
+    use_config(config.log_format)
     store, readiness = open_checked_store(config)
     try:
-        server, deliverer = _start(config, store, readiness)
+        server, deliverer, metrics_server = _start(config, store, readiness)
     except BaseException:
         store.close()
         raise
 
     loop = SignalLoop(server)
     loop.install()
+    warn_closed_sources(config)  # after the port is bound: a failed start stays one line
     if deliverer is not None:
         deliverer.start()
     # Retention: 0 keeps everything. The first run comes soon after start-up, then one a minute.
@@ -114,6 +122,9 @@ def serve(config: ServiceConfig) -> None:
         loop.drain()
     finally:
         server.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()
+            metrics_server.server_close()
         server.task_dispatcher.shutdown(timeout=10)
         if pruner is not None:
             pruner.stop()
@@ -124,10 +135,12 @@ def serve(config: ServiceConfig) -> None:
 
 def _start(
     config: ServiceConfig, store: Store, readiness: Readiness
-) -> tuple[BaseWSGIServer, Deliverer | None]:
-    """Bind the port, then build the deliverer: a port in use fails before any warning."""
+) -> tuple[BaseWSGIServer, Deliverer | None, WSGIServer | None]:
+    """Bind the port (and the metrics listener's), then build the deliverer: a port in use
+    fails before any warning."""
     wake = _Wake()
-    app = create_app(config, store, on_commit=wake, readiness=readiness)
+    metrics = Metrics(store, config.instance_name)
+    app = create_app(config, store, on_commit=wake, readiness=readiness, metrics=metrics)
     options = waitress_options(config, connection_limit=make_room_for_connections(config))
     try:
         server = create_server(app, host=config.host, port=config.port, **options)
@@ -135,13 +148,30 @@ def _start(
         reason = getattr(error, "strerror", None) or error
         raise CannotStart(f"cannot listen on {config.host}:{config.port}: {reason}") from None
     server.channel_class = QuietChannel  # type: ignore[misc]
+    if not config.instance_name:
+        metrics.instance = default_instance(server.effective_port)
     try:
-        deliverer = build_deliverer(config, store)
+        deliverer = build_deliverer(config, store, metrics)
+        metrics_server = _listen_for_metrics(config, metrics)  # unstarted deliverer: no threads
     except BaseException:
         server.close()
         raise
     wake.target = deliverer.wake if deliverer is not None else None
-    return server, deliverer
+    return server, deliverer, metrics_server
+
+
+def _listen_for_metrics(config: ServiceConfig, metrics: Metrics) -> WSGIServer | None:
+    """``[service] metrics_listen``: /metrics without the secret, for a local Prometheus."""
+    if not config.metrics_listen:
+        return None
+    host, port = listen_address(config.metrics_listen, config.metrics_listen_public)
+    try:
+        server = serve_metrics(metrics, host, port)
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise CannotStart(f"cannot listen for metrics on {host}:{port}: {reason}") from None
+    log.info("metrics on http://%s:%s/metrics", host, server.server_port)
+    return server
 
 
 class _Wake:

@@ -33,14 +33,18 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
 from webhook.delivery.leases import LeaseKeeper
 from webhook.delivery.receipts import Receipts
 from webhook.errors import StoreUnavailable
 from webhook.failpoints import failpoint
+from webhook.logs import callout_id, event_fields
 from webhook.store import EventRow, Store
+
+if TYPE_CHECKING:
+    from webhook.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ class Deliverer:
         poll_s: float = 5.0,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
         receipts: Receipts | None = None,
     ) -> None:
         if workers < 1 or max_attempts < 1:
@@ -93,6 +98,7 @@ class Deliverer:
         self.clock = clock
         self._rng = rng or random.Random()
         self.receipts = receipts
+        self.metrics = metrics  # /metrics: attempts, AURA's answers, press latency, dead letters
         self._rng_lock = threading.Lock()
         self._cond = threading.Condition()
         self._woken = False
@@ -240,6 +246,13 @@ class Deliverer:
     def _deliver(self, row: EventRow) -> None:
         """Send one claimed event and record the verdict (each step its own transaction)."""
         failpoint("after-claim")
+        log.info(
+            "sending event %d of uplink %d to AURA (attempt %d)",
+            row.id,
+            row.uplink_id,
+            row.attempts + 1,
+            extra=event_fields(row, attempt=row.attempts + 1),
+        )
         try:
             outcome = self.client.send(row.body, row.idempotency_key)
         except Exception as exc:  # a client bug must not strand the event: treat as retryable
@@ -249,26 +262,35 @@ class Deliverer:
         attempts = row.attempts + 1
         if isinstance(outcome, Delivered):
             failpoint("after-send")
+            # Written down first: from here a kill no longer makes AURA see the event twice.
             answer = response_json(outcome)
             receipt = self.receipts.write(row.id, row.claim, answer, now) if self.receipts else None
             failpoint("after-receipt")
+            self._count_attempt(row, outcome, now)
             ok = self.store.mark_delivered(row.id, answer, now, claim=row.claim)
             if receipt is not None and self.receipts is not None:
                 self.receipts.recorded(receipt)
             if ok:
+                callout = callout_id(answer)
                 log.info(
-                    "delivered event %d device=%s action=%d attempts=%d latency=%.3fs",
+                    "delivered event %d device=%s action=%d attempts=%d latency=%.3fs:"
+                    " AURA answered %d, callout %s",
                     row.id,
                     row.device_key,
                     row.action,
                     attempts,
                     now - row.created_at,
+                    outcome.status,
+                    callout,
+                    extra=event_fields(row, status=outcome.status, callout_id=callout),
                 )
             else:
                 self._lost_claim(row, "delivered")
             return
+        self._count_attempt(row, outcome, now)
         if isinstance(outcome, Permanent):
             if self.store.mark_dead(row.id, outcome.error, claim=row.claim):
+                self._count_dead()
                 log.critical(
                     "AURA rejected event permanently, dead-lettered: device=%s event=%d status=%d"
                     " action=%d body=%s response=%s",
@@ -278,6 +300,7 @@ class Deliverer:
                     row.action,
                     row.body,
                     outcome.body,
+                    extra=event_fields(row, status=outcome.status, dead_letter=True),
                 )
             else:
                 self._lost_claim(row, "dead")
@@ -285,6 +308,7 @@ class Deliverer:
         self._alert_if_overdue(row, now, attempts, outcome.error)
         if attempts >= self.max_attempts:
             if self.store.mark_dead(row.id, outcome.error, claim=row.claim):
+                self._count_dead()
                 log.critical(
                     "delivery attempts exhausted, dead-lettered: device=%s event=%d attempts=%d"
                     " undelivered for %.0f s, last error: %s; body=%s",
@@ -294,6 +318,7 @@ class Deliverer:
                     now - row.created_at,
                     outcome.error,
                     row.body,
+                    extra=event_fields(row, status=outcome.status, dead_letter=True),
                 )
             else:
                 self._lost_claim(row, "dead")
@@ -311,9 +336,18 @@ class Deliverer:
                 attempts,
                 outcome.error,
                 delay,
+                extra=event_fields(row, status=outcome.status, retry_in_s=round(delay, 3)),
             )
         else:
             self._lost_claim(row, "retry")
+
+    def _count_attempt(self, row: EventRow, outcome: Outcome, now: float) -> None:
+        if self.metrics is not None:
+            self.metrics.attempted(row, outcome, now)
+
+    def _count_dead(self) -> None:
+        if self.metrics is not None:
+            self.metrics.dead_letter()
 
     def backoff(self, attempts: int) -> float:
         """Delay before the next try after ``attempts`` failed ones (>= 1)."""

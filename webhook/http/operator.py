@@ -9,9 +9,10 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 
 from webhook.http.runtime import runtime
+from webhook.metrics import CONTENT_TYPE
 
 operator = Blueprint("operator", __name__)
 
@@ -54,5 +55,13 @@ def status_json() -> Any:
     except Exception as error:  # a broken store is what the operator came here to see
         store = {"error": str(error)}
     answer = jsonify(status="ok" if ready["ready"] else "unavailable", **ready, store=store)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@operator.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format (docs/operations.md): this process's counters, the store's gauges."""
+    answer = Response(runtime().metrics.exposition(), content_type=CONTENT_TYPE)
     answer.headers["Cache-Control"] = "no-store"
     return answer

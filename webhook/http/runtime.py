@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from flask import Response, current_app, jsonify
@@ -15,6 +15,8 @@ from decoders.types import Uplink
 from webhook.config import ServiceConfig
 from webhook.failpoints import failpoint
 from webhook.ingest import IGNORED, plan_uplink
+from webhook.logs import log_stored
+from webhook.metrics import Metrics
 from webhook.readiness import Readiness
 from webhook.store import IngestResult, Store, UplinkRecord
 
@@ -33,6 +35,7 @@ class Runtime:
     store: Store
     on_commit: Callable[[], None]
     readiness: Readiness
+    metrics: Metrics = field(default_factory=Metrics)
 
     def accept(
         self, uplink: Uplink, template: Template | None, partner_key: str | None = None
@@ -43,6 +46,9 @@ class Runtime:
             uplink = replace(uplink, warnings=(*uplink.warnings, *prepared.warnings))
         result = self.store.ingest(UplinkRecord.from_uplink(uplink), prepared.plan)
         failpoint("after-ingest-commit")
+        model = None if template is None else template.model.id
+        self.metrics.uplink_stored(uplink, result, prepared.status, model, uplink.warnings)
+        log_stored(uplink, result, prepared.status)
         if not result.duplicate:
             if prepared.error is not None:
                 # Could be a panic we cannot read: loud, and kept for `store replay`.
@@ -57,7 +63,10 @@ class Runtime:
 
     def keep(self, uplink: Uplink) -> IngestResult:
         """Store a callback that carries no frame to decode (status, ack, error) as ignored."""
-        return self.store.ingest(UplinkRecord.from_uplink(uplink), lambda reader: IGNORED)
+        result = self.store.ingest(UplinkRecord.from_uplink(uplink), lambda reader: IGNORED)
+        self.metrics.uplink_stored(uplink, result, IGNORED.status, None)
+        log_stored(uplink, result, IGNORED.status)
+        return result
 
 
 def runtime() -> Runtime:
