@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from decoders.errors import EnvelopeError
 from webhook.config import ServiceConfig
@@ -20,7 +21,9 @@ from webhook.http.health import health
 from webhook.http.operator import operator
 from webhook.http.runtime import EXTENSION_KEY, Runtime
 from webhook.http.sigfox import sigfox
+from webhook.http.status_page import status_page
 from webhook.http.ttn import ttn
+from webhook.metrics import Metrics
 from webhook.readiness import Readiness
 from webhook.store import Store
 
@@ -32,16 +35,28 @@ def create_app(
     store: Store,
     on_commit: Callable[[], None] | None = None,
     readiness: Readiness | None = None,
+    metrics: Metrics | None = None,
 ) -> Flask:
     """The webhook app over a store; ``on_commit`` is called after each commit with events;
-    ``readiness`` is what ``/readyz`` answers (by default, probes of ``store``)."""
+    ``readiness`` is what ``/readyz`` answers (by default, probes of ``store``); ``metrics`` is
+    what ``/metrics`` shows (by default, this app's own, which no deliverer feeds)."""
     app = Flask("aura_uplink")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions[EXTENSION_KEY] = Runtime(
-        config, store, on_commit or (lambda: None), readiness or Readiness(store)
+        config,
+        store,
+        on_commit or (lambda: None),
+        readiness or Readiness(store),
+        metrics or Metrics(store, config.instance_name),
     )
-    for blueprint in (sigfox, ttn, chirpstack, health, operator):
+    for blueprint in (sigfox, ttn, chirpstack, health, operator, status_page):
         app.register_blueprint(blueprint)
+    if config.trusted_proxies:
+        # Behind N proxies, the client's address, scheme and host are N entries from the right
+        # of their X-Forwarded-* headers (docs/deploy.md); without proxies those are believed
+        # from no one: any client could write them.
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     @app.errorhandler(EnvelopeError)
     def malformed(error: EnvelopeError) -> Any:

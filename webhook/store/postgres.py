@@ -39,6 +39,8 @@ from webhook.store.records import (
     DeviceLink,
     EventRow,
     EventState,
+    Newest,
+    SeenDevice,
     StoredUplink,
     UplinkRecord,
     UplinkStatus,
@@ -368,6 +370,26 @@ class PostgresStore:
 
     def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]:
         return self._uplinks(Q["undecodable_uplinks"], {"limit": limit})
+
+    def get_uplink(self, uplink_id: int) -> StoredUplink | None:
+        found = self._uplinks(Q["get_uplink"], {"id": uplink_id})
+        return found[0] if found else None
+
+    def seen_devices(self, limit: int = 50) -> Newest[SeenDevice]:
+        rows = self._rows(Q["seen_devices"], {"limit": limit})
+        return Newest(rows[0][-1] if rows else 0, tuple(SeenDevice(*r[:-1]) for r in rows))
+
+    def device_states(self, keys: Sequence[str]) -> dict[str, DeviceState]:
+        rows = self._rows(Q["device_states"], {"keys": list(keys)})
+        return {key: DeviceState.from_json(json.loads(state)) for key, state in rows}
+
+    def refusals(self, limit: int = 50) -> Newest[EventRow]:
+        def read(conn: psycopg.Cursor[Any]) -> tuple[list[Any], int]:
+            rows = conn.execute(Q["refusals"], {"limit": limit}).fetchall()
+            return rows, _one(conn.execute(Q["count_refusals"], {}))[0]
+
+        rows, total = self._db.run(read)  # the rows and their count from one snapshot
+        return Newest(total, tuple(EventRow(*r) for r in rows))
 
     # -- device registry -----------------------------------------------------------------------
 

@@ -210,6 +210,48 @@ SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence,
   FROM uplinks WHERE status = 'undecodable'
  ORDER BY id LIMIT %(limit)s;
 
+-- name: get_uplink
+SELECT id, network, dedup_key, device, received_at, payload_hex, port, sequence, raw_json,
+       status, error, model, template, stored_at, warnings_json
+  FROM uplinks WHERE id = %(id)s;
+
+-- name: seen_devices
+-- The status page's devices: each network device a stored uplink names, the one heard from
+-- last first, with the template of its newest uplink that had one (the key of its state comes
+-- from it) and AURA's deviceId if it is linked; the last column counts them all. It reads
+-- every stored uplink: a page an operator opens, never the path of a callback.
+WITH seen AS (
+    SELECT network, device, COUNT(*) AS uplinks, MAX(id) AS last_id,
+           MAX(CASE WHEN template IS NOT NULL THEN id END) AS templated_id
+      FROM uplinks GROUP BY network, device)
+SELECT s.network, s.device, s.uplinks, newest.stored_at, newest.status, templated.template,
+       l.device_id, COUNT(*) OVER () AS total
+  FROM seen AS s
+  JOIN uplinks AS newest ON newest.id = s.last_id
+  LEFT JOIN uplinks AS templated ON templated.id = s.templated_id
+  LEFT JOIN device_links AS l ON l.network_id = s.device
+ ORDER BY s.last_id DESC LIMIT %(limit)s;
+
+-- name: device_states
+SELECT device_key, state FROM devices WHERE device_key = ANY (%(keys)s::text[]);
+
+-- name: refusals
+-- AURA's refusals that still stand: events not delivered whose last answer was a 4xx. The
+-- delivery worker records such an answer as "HTTP <status>: <body>" and a 401 that a fresh
+-- token did not cure as "unauthorized" (webhook/delivery/aura_client.py). Open and dead
+-- events only: events_by_state finds them without reading the delivered ones.
+SELECT id, uplink_id, device_key, position, idempotency_key, body, action, state, attempts,
+       claim, next_attempt_at, lease_until, created_at, first_attempt_at, last_error,
+       delivered_at, response, alerted_at
+  FROM events
+ WHERE state IN ('pending', 'in_flight', 'dead')
+   AND (last_error LIKE 'HTTP 4%%' OR last_error = 'unauthorized')
+ ORDER BY id DESC LIMIT %(limit)s;
+
+-- name: count_refusals
+SELECT COUNT(*) FROM events WHERE state IN ('pending', 'in_flight', 'dead')
+   AND (last_error LIKE 'HTTP 4%%' OR last_error = 'unauthorized');
+
 -- name: linked_device_id
 SELECT device_id FROM device_links WHERE network_id = %(network_id)s;
 

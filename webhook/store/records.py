@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from decoders.types import Uplink
 
@@ -16,6 +16,7 @@ UplinkStatus = Literal["decoded", "undecodable", "ignored"]
 EventState = Literal["pending", "in_flight", "delivered", "dead"]
 EVENT_STATES: tuple[EventState, ...] = ("pending", "in_flight", "delivered", "dead")
 UPLINK_STATUSES: tuple[UplinkStatus, ...] = ("decoded", "undecodable", "ignored")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,31 @@ class EventRow:
 
     def as_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class Newest(Generic[T]):
+    """The newest rows of a list, at most the limit asked, and how many there are in all (the
+    status page shows both: a bounded list never hides how long the real one is)."""
+
+    total: int
+    rows: tuple[T, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeenDevice:
+    """A network device as the stored uplinks know it (the status page's devices): how many of
+    its uplinks are kept, when the newest was stored and what became of it, the template of its
+    newest uplink that had one (the template names the key of its state), and the ``deviceId``
+    AURA gave it if it is linked."""
+
+    network: str
+    device: str
+    uplinks: int
+    last_seen: float
+    last_status: UplinkStatus
+    template: str | None
+    aura_device_id: str | None
 
 
 # The columns of an ``uplinks`` row in the order :func:`stored_uplink` reads them.

@@ -25,6 +25,8 @@ from webhook.store.records import (
     DeviceLink,
     EventRow,
     EventState,
+    Newest,
+    SeenDevice,
     StoredUplink,
     UplinkRecord,
     UplinkStatus,
@@ -359,6 +361,27 @@ class SqliteStore:
         """Oldest first: the order to re-decode them in."""
         rows = self._db.conn().execute(Q["undecodable_uplinks"], {"limit": limit})
         return [stored_uplink(r) for r in rows]
+
+    def get_uplink(self, uplink_id: int) -> StoredUplink | None:
+        row = self._db.conn().execute(Q["get_uplink"], {"id": uplink_id}).fetchone()
+        return None if row is None else stored_uplink(row)
+
+    def seen_devices(self, limit: int = 50) -> Newest[SeenDevice]:
+        """The network devices of the stored uplinks, the one heard from last first."""
+        rows = self._db.conn().execute(Q["seen_devices"], {"limit": limit}).fetchall()
+        return Newest(rows[0][-1] if rows else 0, tuple(SeenDevice(*r[:-1]) for r in rows))
+
+    def device_states(self, keys: Sequence[str]) -> dict[str, DeviceState]:
+        params = {"keys": json.dumps(list(keys))}
+        rows = self._db.conn().execute(Q["device_states"], params)
+        return {key: DeviceState.from_json(json.loads(state)) for key, state in rows}
+
+    def refusals(self, limit: int = 50) -> Newest[EventRow]:
+        """Events not delivered whose last answer from AURA was a 4xx, newest first."""
+        with self._db.read() as conn:  # the rows and their count from one snapshot
+            rows = conn.execute(Q["refusals"], {"limit": limit}).fetchall()
+            (total,) = conn.execute(Q["count_refusals"]).fetchone()
+        return Newest(total, tuple(EventRow(*r) for r in rows))
 
     # -- device registry -----------------------------------------------------------------------
 
