@@ -53,6 +53,13 @@ def unknown_key(tmp: Path) -> tuple[list[str], None]:
     return ["serve", "--config", str(config)], None
 
 
+def misplaced_table(tmp: Path) -> tuple[list[str], None]:
+    # Indented under [service] in the file, so TOML reads it as part of it (was a TypeError).
+    config = tmp / "c.toml"
+    config.write_text("[service]\nport = 0\n[service.templates.button]\ndevice_type_id = 1\n")
+    return ["serve", "--config", str(config)], None
+
+
 def bad_limit(tmp: Path) -> tuple[list[str], None]:
     config = tmp / "c.toml"
     config.write_text("[service]\nconnection_limit = 0\n")
@@ -92,9 +99,17 @@ MISTAKES: dict[str, tuple[Setup, int, str]] = {
     "unknown key": (
         unknown_key,
         2,
+        # Only real [service] keys: the nested sections (templates, aura, ...) are not listed.
         "aura-uplink serve: service.conection_limit: unknown key; known: ['channel_timeout_s',"
-        " 'connection_limit', 'data_dir', 'host', 'max_body_bytes', 'operator_secret', 'port',"
-        " 'templates', 'threads']",
+        " 'connection_limit', 'data_dir', 'host', 'instance_name', 'log_format',"
+        " 'max_body_bytes', 'metrics_listen', 'metrics_listen_public', 'operator_secret', 'port',"
+        " 'threads', 'trusted_proxies']",
+    ),
+    "misplaced table": (
+        misplaced_table,
+        2,
+        "aura-uplink serve: [service.templates]: misplaced table; [templates] is a top-level"
+        " section, not part of [service]",
     ),
     "connection limit of 0": (
         bad_limit,

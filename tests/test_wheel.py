@@ -26,7 +26,7 @@ from webhook.aurasim import SimState, run_simulator
 
 pytestmark = pytest.mark.slow
 
-SOURCES = ["decoders", "webhook", "setup.cfg", "pyproject.toml", "README.md"]
+SOURCES = ["decoders", "webhook", "setup.cfg", "pyproject.toml", "README.md", "LICENSE"]
 RUN_TIME_DATA = [
     "decoders/py.typed",
     "webhook/demo.toml",
@@ -77,6 +77,20 @@ def test_the_wheel_holds_the_run_time_data_and_no_tests(installed: Path) -> None
     for path in RUN_TIME_DATA:
         assert path in names, f"{path} is missing from {wheel.name}"
     assert not [n for n in names if n.startswith(("tests/", "bench/", "fixtures/"))]
+
+
+def test_the_wheel_carries_the_license_and_the_demo_config_as_in_the_source(
+    installed: Path,
+) -> None:
+    """The MIT licence text (setup.cfg ``license_files``) in the .dist-info, and the demo
+    configuration `serve --demo` reads, byte for byte the one in the source tree."""
+    wheel = zipfile.ZipFile(Path((installed.parent.parent / "wheel-name").read_text()))
+    licenses = [n for n in wheel.namelist() if n.split("/")[0].endswith(".dist-info")
+                and n.rsplit("/", 1)[-1] == "LICENSE"]  # fmt: skip
+    assert len(licenses) == 1, wheel.namelist()
+    text = wheel.read(licenses[0]).decode()
+    assert text.startswith("MIT License") and "Copyright (c) 2026 aura-uplink contributors" in text
+    assert wheel.read("webhook/demo.toml") == (REPO / "webhook" / "demo.toml").read_bytes()
 
 
 def test_the_installed_package_is_the_wheel_not_the_source_tree(installed: Path) -> None:

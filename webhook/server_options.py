@@ -50,6 +50,9 @@ def waitress_options(
         # select() fails on descriptors >= FD_SETSIZE (1024); poll() has no such ceiling.
         "asyncore_use_poll": True,
         "ident": "aura-uplink",
+        # waitress drops X-Forwarded-* unless told not to; behind [service] trusted_proxies
+        # proxies they reach the app, where ProxyFix believes that many (webhook/http/app.py).
+        "clear_untrusted_proxy_headers": config.trusted_proxies == 0,
     }
 
 

@@ -9,14 +9,18 @@ the data directory, the file's header, the migrations, the schema, a real commit
 :class:`CannotStart`: one line naming the file and what to do, and exit status 3
 (docs/design.md §14). A corrupt store must never take traffic: it would acknowledge uplinks into
 damaged pages.
+
+:func:`warn_closed_sources` names, once the service listens, the network servers it will refuse
+for want of a secret: a first-hour set-up otherwise learns it only from 401s at the other end.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 
-from webhook.config import ServiceConfig
+from webhook.config import SOURCES, ServiceConfig
 from webhook.errors import CannotStart, StoreError
 from webhook.readiness import Readiness, recovery_hint
 from webhook.store import SqliteStore, Store
@@ -26,6 +30,25 @@ from webhook.store.sqlite_checks import header_problem
 # service waits for it; above, it starts at once and /readyz turns 503 if the check fails.
 INLINE_CHECK_MAX_BYTES = 256 * 1024 * 1024
 _CORRUPT = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+log = logging.getLogger("aura_uplink.serve")
+
+
+def closed_sources(config: ServiceConfig) -> list[str]:
+    """The sources with no secret, in SOURCES order: every request to them is refused (401)."""
+    return [name for name in SOURCES if not config.source(name).secret]
+
+
+def warn_closed_sources(config: ServiceConfig) -> None:
+    """One WARNING line naming the closed sources and how to open them (none: no line)."""
+    closed = closed_sources(config)
+    if closed:
+        log.warning(
+            "no secret configured for %s: every request from %s is refused (401); set"
+            " [sources.<name>] secret or AURA_UPLINK_<NAME>_SECRET",
+            ", ".join(closed),
+            "it" if len(closed) == 1 else "them",
+        )
 
 
 def open_checked_store(

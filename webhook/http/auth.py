@@ -1,7 +1,11 @@
 """Per-source shared secrets: each network server sends its own, as a header (docs/design.md §8).
 Compared in constant time, so the answer's timing says nothing about how much of a guess was
 right. In ``Authorization`` the scheme is case-insensitive (RFC 7235 §2.1): ``Bearer``,
-``bearer`` and ``BEARER`` all carry the secret; only the secret itself is compared."""
+``bearer`` and ``BEARER`` all carry the secret; only the secret itself is compared.
+
+A source without a secret is closed: every request is refused, and the answer says so ("no secret
+configured for ttn"), so whoever sets up the network server's side sees at once that the fault is
+on ours, not in the header they typed."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from webhook.http.refusals import note_reason
 from webhook.http.runtime import runtime
 
 BEARER = "Bearer"
+NO_SECRET = "no secret configured for {source}"
 
 
 def authorized(source: str) -> bool:
@@ -28,6 +33,8 @@ def refuse_unauthorized(source: str) -> tuple[Any, int] | None:
     if problem is None:
         return None
     note_reason(problem)
+    if problem == NO_SECRET.format(source=source):
+        return jsonify(error=problem), 401
     return jsonify(error=f"missing or wrong {source} secret"), 401
 
 
@@ -35,7 +42,7 @@ def _problem(source: str) -> str | None:
     """Why the request is not authorized, or None when it is."""
     settings = runtime().config.source(source)
     if not settings.secret:
-        return f"no {source} secret is configured, so every request is refused"
+        return NO_SECRET.format(source=source)
     sent = request.headers.get(settings.header)
     presented, expected = sent or "", settings.secret
     if settings.header.lower() == "authorization":

@@ -28,10 +28,16 @@ def check_ttn_secret() -> Any:
     return refuse_unauthorized("ttn")
 
 
+# The Things Stack posts to the webhook's base URL joined with the message type's path (the
+# console's "uplink message" path, e.g. "uplink" or "/uplink"): the base URL /ttn/uplink with
+# that path is /ttn/uplink/uplink. Whatever path is set, the route is the same and the body says
+# what the message is; a base URL written with a trailing slash and no path ends in "/".
 @ttn.post("/ttn/uplink")
-def ttn_uplink() -> Any:
+@ttn.post("/ttn/uplink/")
+@ttn.post("/ttn/uplink/<path:message_path>")
+def ttn_uplink(message_path: str = "") -> Any:
     """Every message type The Things Stack sends (uplink_message, join_accept, location_solved,
-    downlink_*, ...), on one path or several: the body says which it is."""
+    downlink_*, ...), on one path or several: the body says which it is, not ``message_path``."""
     uplink = parse_ttn(read_variables(request), now=now_utc())
     result = runtime().accept(uplink, runtime().template_for(uplink))
     log_warnings(uplink, result)
