@@ -319,7 +319,7 @@ def test_files_that_are_not_codecs_at_all(tmp_path: Path) -> None:
         load_codec(huge)
     with pytest.raises(ConfigError, match="must be 1 or more"):
         load_codec(CODECS / "panic-ttn.js", timeout_ms=0)
-    assert codec("panic-ttn.js").decode(SOS, 10, None).fields["event"] == "SOS"
+    assert codec("panic-ttn.js").decode(SOS, 10, RECEIVED).fields["event"] == "SOS"
 
 
 def test_decoders_import_without_the_engine() -> None:
@@ -389,3 +389,9 @@ def test_warnings_and_errors_are_kept_short() -> None:
     assert warnings_from(None) == ()
     assert errors_text([]) is None and errors_text(None) is None and errors_text("") is None
     assert errors_text(["a", 2]) == "a; 2"
+
+
+def test_the_receive_time_is_the_callers_and_none_is_undefined() -> None:
+    probe = codec("recv-time-probe.js")
+    assert probe.decode(b"\x00", 1, RECEIVED).fields == {"recvTime": "2026-01-01T12:30:00.000Z"}
+    assert probe.decode(b"\x00", 1, None).fields == {"recvTime": "undefined"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -91,7 +90,7 @@ class Codec:
 
     def decode(self, payload: bytes, port: int | None, received_at: datetime | None) -> CodecResult:
         """Run the codec on one frame. ``port`` is the LoRaWAN fPort (None for Sigfox: the
-        codec sees ``undefined``); ``received_at`` is ``recvTime`` (None: now). Raises
+        codec sees ``undefined``); ``received_at`` is ``recvTime`` (None: undefined). Raises
         :class:`CodecError` saying what failed."""
         self._count("calls")
         try:
@@ -103,12 +102,13 @@ class Codec:
     def _decode(
         self, payload: bytes, port: int | None, received_at: datetime | None
     ) -> CodecResult:
-        when = received_at.timestamp() if received_at is not None else time.time()
+        # No clock here (decoders/ is pure): the caller says when the uplink was received;
+        # without a time the codec sees recvTime undefined, as it sees fPort for Sigfox.
         script = "__aura_codec__.run({}, {}, {}, {})".format(
             json.dumps(self.convention.name),
             json.dumps(list(payload)),
             "undefined" if port is None else int(port),
-            int(when * 1000),
+            "undefined" if received_at is None else int(received_at.timestamp() * 1000),
         )
         answer = self._call(script)
         if not isinstance(answer, str):

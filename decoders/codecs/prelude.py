@@ -62,7 +62,8 @@ PRELUDE = r"""
   function run(name, bytes, fPort, recvMs) {
     var answer;
     try {
-      answer = conventions[name].call(bytes, fPort, new NativeDate(recvMs));
+      answer = conventions[name].call(
+        bytes, fPort, recvMs === undefined ? undefined : new NativeDate(recvMs));
     } catch (thrown) {
       return stringify(["threw", describe(thrown)]);
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import IO, Any
 
 import click
@@ -44,7 +45,9 @@ def run(
             continue
         frame_port = frame.port if frame.port is not None else port
         try:
-            result = codec.decode(frame_bytes(frame.hex), frame_port, frame.received_at)
+            # The edge reads the clock: a hex argument was received now (decoders/ never asks).
+            received = frame.received_at or datetime.now(UTC)
+            result = codec.decode(frame_bytes(frame.hex), frame_port, received)
         except DecodeError as error:  # a CodecError, or hex that is not hex
             failures += 1
             _print(out, _warned({"hex": frame.hex, "error": error.as_dict()}, frame, ()))
