@@ -47,19 +47,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import decoders.aura as aura  # the module, not the package: no import cycle via __init__
-from decoders.errors import ConfigError, GrammarError, NoDecodedPayload, UnknownModel
-from decoders.fieldmap import FieldMap, parse_fields
-from decoders.frames import Custom
+from decoders.config_values import get_value
+from decoders.errors import ConfigError
+from decoders.fieldmap import FieldMap
 from decoders.model import Model
-from decoders.models import get_model
-from decoders.types import Message, Uplink
+from decoders.template_decoding import Source, decoding_from_table
+from decoders.template_match import Match, match_from_table
+
+# Where callers have always found it; the choice itself lives with the match rules.
+from decoders.template_match import select_template as select_template
 
 LocationPolicy = Literal["always", "open_callout"]
-# What decodes a template's uplinks: its model (a registered one or a grammar's), the network's
-# decoded payload, or a vendor codec.
-Source = Literal["model", "network", "codec"]
-CODEC_TIMEOUT_MS = 100
-CODEC_MEMORY_MB = 32
 
 ACTION_KEYS = {
     "new_callout": aura.NEW_CALLOUT,
@@ -67,18 +65,6 @@ ACTION_KEYS = {
     "cancelled": aura.CALLOUT_CANCELLED,
     "battery": aura.DEVICE_BATTERY_INFO_RECEIVED,
 }
-MATCH_KEYS = (
-    "devices",
-    "sigfox_device_types",
-    "ttn_applications",
-    "chirpstack_applications",
-    "chirpstack_device_profiles",
-    "chirpstack_application_names",
-    "chirpstack_device_profile_names",
-)
-# Names are matched as a UI shows them, ignoring case; ids are hex or UUIDs, upper-cased; TTS
-# application ids are matched exactly.
-_NAME_KEYS = ("chirpstack_application_names", "chirpstack_device_profile_names")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,19 +87,6 @@ class DeviceIdRule:
 
 
 @dataclass(frozen=True, slots=True)
-class Match:
-    """Which uplinks a template applies to; every list is upper-cased ids or exact names."""
-
-    devices: frozenset[str] = frozenset()
-    sigfox_device_types: frozenset[str] = frozenset()
-    ttn_applications: frozenset[str] = frozenset()
-    chirpstack_applications: frozenset[str] = frozenset()
-    chirpstack_device_profiles: frozenset[str] = frozenset()
-    chirpstack_application_names: frozenset[str] = frozenset()
-    chirpstack_device_profile_names: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
 class Template:
     name: str
     device_type_id: int
@@ -132,7 +105,7 @@ class Template:
         default_factory=lambda: {action: action for action in aura.ACTION_NAMES}
     )
     downlink: str | None = None
-    match: Match = Match()
+    match: Match = field(default_factory=Match)
     # Narrows a model that decodes any network's frames (aura-reference) to one network's
     # uplinks, so a Sigfox catch-all does not also catch every LoRaWAN frame.
     network: Literal["sigfox", "lorawan", "any"] = "any"
@@ -217,8 +190,6 @@ _TEMPLATE_KEYS = {
     "codec_timeout_ms",
     "codec_memory_mb",
 }
-# Exactly one of these says what decodes a template's uplinks.
-_DECODERS = ("model", "grammar", "decoded", "codec")
 
 
 def template_from_table(
@@ -234,8 +205,8 @@ def template_from_table(
     unknown = sorted(set(table) - _TEMPLATE_KEYS)
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {sorted(_TEMPLATE_KEYS)}")
-    device_type_id = _get(table, "device_type_id", int, where, required=True)
-    decoding = _decoding(name, table, where, models or {}, base_dir)
+    device_type_id = get_value(table, "device_type_id", int, where, required=True)
+    decoding = decoding_from_table(name, table, where, models or {}, base_dir)
     model = decoding.model
     alert = _strings(table, "alert_gestures", where, default=model.alert_gestures)
     cancel = _strings(table, "cancel_gestures", where, default=model.cancel_gestures)
@@ -243,7 +214,7 @@ def template_from_table(
         raise ConfigError(
             f"{where}: gesture {sorted(alert & cancel)[0]!r} is both alert and cancel"
         )
-    policy = _get(table, "location_updates", str, where, default="open_callout")
+    policy = get_value(table, "location_updates", str, where, default="open_callout")
     if policy not in ("always", "open_callout"):
         raise ConfigError(
             f"{where}.location_updates: expected 'always' or 'open_callout', got {policy!r}"
@@ -261,7 +232,7 @@ def template_from_table(
         battery_curve=_curve(table.get("battery_curve"), f"{where}.battery_curve"),
         message_types=_message_types(table.get("message_types", {}), f"{where}.message_types"),
         downlink=_downlink(table.get("downlink"), f"{where}.downlink"),
-        match=_match(table.get("match", {}), f"{where}.match"),
+        match=match_from_table(table.get("match", {}), f"{where}.match"),
         network=_network(table, model, where),
         source=decoding.source,
         fields=decoding.fields,
@@ -270,7 +241,7 @@ def template_from_table(
 
 
 def _network(table: Mapping[str, Any], model: Model, where: str) -> Any:
-    network = _get(table, "network", str, where, default="any")
+    network = get_value(table, "network", str, where, default="any")
     if network not in ("sigfox", "lorawan", "any"):
         raise ConfigError(
             f"{where}.network: expected 'sigfox', 'lorawan' or 'any', got {network!r}"
@@ -282,158 +253,12 @@ def _network(table: Mapping[str, Any], model: Model, where: str) -> Any:
     return network
 
 
-def _get(
-    table: Mapping[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    where: str,
-    *,
-    default: Any = None,
-    required: bool = False,
-) -> Any:
-    if key not in table:
-        if required:
-            raise ConfigError(f"{where}: missing required key {key!r}")
-        return default
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}.{key}: expected {names}, got {value!r}")
-    return value
-
-
 def _seconds(table: Mapping[str, Any], key: str, where: str, *, default: float) -> float:
     """A duration in seconds: a number >= 0 (TOML ``inf`` is allowed: no limit)."""
-    value = _get(table, key, (int, float), where, default=default)
+    value = get_value(table, key, (int, float), where, default=default)
     if not value >= 0:  # written so that NaN fails too
         raise ConfigError(f"{where}.{key}: expected a number of seconds >= 0, got {value!r}")
     return float(value)
-
-
-@dataclass(frozen=True, slots=True)
-class _Decoding:
-    model: Model
-    source: Source = "model"
-    fields: FieldMap | None = None
-    codec: Any = None
-
-
-def _decoding(
-    name: str,
-    table: Mapping[str, Any],
-    where: str,
-    models: Mapping[str, Model],
-    base_dir: Path | None,
-) -> _Decoding:
-    """What decodes the template's uplinks: exactly one of model, grammar, decoded, codec."""
-    given = [key for key in _DECODERS if key in table]
-    if len(given) != 1:
-        said = f"got {' and '.join(given)}" if given else "got none"
-        raise ConfigError(f"{where}: needs one of {', '.join(_DECODERS)}; {said}")
-    if "fields" in table and "model" in table:
-        raise ConfigError(
-            f"{where}.fields: a model's fields have their roles already; fields apply to"
-            " grammar, decoded and codec templates"
-        )
-    for key in ("codec_timeout_ms", "codec_memory_mb"):
-        if key in table and "codec" not in table:
-            raise ConfigError(f"{where}.{key}: only for a template with a codec")
-    if "model" in table:
-        return _Decoding(_model(table, where, models))
-    fields_map = parse_fields(table.get("fields", {}), f"{where}.fields")
-    if "grammar" in table:
-        # A device defined by configuration alone (Sigfox custom payload grammar).
-        from decoders.grammar_model import model_from_grammar
-
-        grammar = _get(table, "grammar", str, where)
-        try:
-            model = model_from_grammar(grammar, name=f"grammar:{name}", mapping=fields_map)
-        except ConfigError as error:
-            if isinstance(error, GrammarError):
-                raise
-            raise ConfigError(f"{where}.fields: {error}") from None
-        return _Decoding(model, fields=fields_map)
-    if "decoded" in table:
-        decoded = _get(table, "decoded", str, where)
-        if decoded != "network":
-            raise ConfigError(f"{where}.decoded: expected 'network', got {decoded!r}")
-        return _Decoding(_network_model(name), source="network", fields=fields_map)
-    codec = _codec(table, where, base_dir)
-    return _Decoding(_codec_model(name, codec, fields_map), "codec", fields_map, codec)
-
-
-def _model(table: Mapping[str, Any], where: str, models: Mapping[str, Model]) -> Model:
-    model_id = _get(table, "model", str, where, required=True)
-    if model_id in models:
-        return models[model_id]
-    try:
-        return get_model(model_id)
-    except UnknownModel as error:
-        raise ConfigError(f"{where}.model: {error}") from None
-
-
-def _network_model(name: str) -> Model:
-    """What stands for a ``decoded = "network"`` template where a model is asked for: it has
-    no frames of its own (decoders.decode.decode_uplink reads the uplink's decoded object)."""
-
-    def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-        raise NoDecodedPayload(
-            'this template reads the network\'s decoded payload (decoded = "network"),'
-            " not a frame: decode the callback body"
-        )
-
-    return Model(
-        id=f"network:{name}",
-        title=f"template {name}: the network server's decoded payload",
-        network="lorawan",
-        source="The Things Stack decoded_payload / ChirpStack object",
-        frames=Custom(parse),
-    )
-
-
-def _codec(table: Mapping[str, Any], where: str, base_dir: Path | None) -> Any:
-    """The template's codec, loaded now so that a missing or broken file stops start-up."""
-    relative = _get(table, "codec", str, where)
-    timeout_ms = _get(table, "codec_timeout_ms", int, where, default=CODEC_TIMEOUT_MS)
-    memory_mb = _get(table, "codec_memory_mb", int, where, default=CODEC_MEMORY_MB)
-    if timeout_ms < 1:
-        raise ConfigError(f"{where}.codec_timeout_ms: expected 1 or more, got {timeout_ms}")
-    if memory_mb < 1:
-        raise ConfigError(f"{where}.codec_memory_mb: expected 1 or more, got {memory_mb}")
-    path = Path(relative) if base_dir is None else base_dir / relative
-    try:
-        # Imported only here: decoders/ stays importable without the JavaScript engine.
-        from decoders.codecs import load_codec
-    except ModuleNotFoundError as error:
-        raise ConfigError(
-            f"{where}.codec: codecs need the JavaScript engine (cannot import {error.name}:"
-            " pip install 'aura-uplink[codecs]')"
-        ) from None
-    try:
-        return load_codec(path, timeout_ms=timeout_ms, memory_mb=memory_mb)
-    except ConfigError as error:
-        raise ConfigError(f"{where}.codec: {error}") from None
-
-
-def _codec_model(name: str, codec: Any, fields_map: FieldMap) -> Model:
-    """What stands for a codec template where a model is asked for (the CLI's ``decode``):
-    the codec's output as the fields, the field map's messages. decode_uplink does the same
-    and keeps the codec's and the mapping's warnings too."""
-
-    def parse(frame: bytes, port: int | None = None) -> dict[str, Any]:
-        return dict(codec.decode(frame, port, None).fields)
-
-    def interpret(values: Mapping[str, Any]) -> list[Message]:
-        return list(fields_map.read(values).messages)
-
-    return Model(
-        id=f"codec:{name}",
-        title=f"template {name}: vendor codec",
-        network="any",
-        source="a vendor JavaScript codec (decoders/codecs)",
-        frames=Custom(parse),
-        interpret=interpret,
-    )
 
 
 def _strings(
@@ -514,59 +339,3 @@ def _downlink(value: Any, where: str) -> str | None:
     return text.upper()
 
 
-def _match(value: Any, where: str) -> Match:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where}: expected a table")
-    unknown = sorted(set(value) - set(MATCH_KEYS))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {list(MATCH_KEYS)}")
-    lists = {}
-    for key in MATCH_KEYS:
-        items = value.get(key, [])
-        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-            raise ConfigError(f"{where}.{key}: expected a list of strings, got {items!r}")
-        lists[key] = frozenset(_matched(key, i) for i in items)
-    return Match(**lists)
-
-
-def select_template(templates: Mapping[str, Template], uplink: Uplink) -> Template | None:
-    """The template for an uplink: an explicit device list wins, then the network's grouping
-    (Sigfox device type, TTS application, ChirpStack application or device profile), then the
-    one template of that network with no match rules at all."""
-    hints = uplink.hints
-    candidates = [
-        t
-        for t in templates.values()
-        if t.model.network in (uplink.network, "any") and t.network in (uplink.network, "any")
-    ]
-    for template in candidates:
-        if uplink.device.upper() in template.match.devices:
-            return template
-    for template in candidates:
-        match = template.match
-        if (
-            _has(match.sigfox_device_types, hints.sigfox_device_type)
-            or _has(match.ttn_applications, hints.ttn_application, upper=False)
-            or _has(match.chirpstack_applications, hints.chirpstack_application)
-            or _has(match.chirpstack_device_profiles, hints.chirpstack_device_profile)
-            or _named(match.chirpstack_application_names, hints.chirpstack_application_name)
-            or _named(match.chirpstack_device_profile_names, hints.chirpstack_device_profile_name)
-        ):
-            return template
-    catch_all = [t for t in candidates if t.match == type(t.match)()]
-    return catch_all[0] if len(catch_all) == 1 else None
-
-
-def _has(values: frozenset[str], value: str | None, upper: bool = True) -> bool:
-    return value is not None and (value.upper() if upper else value) in values
-
-
-def _named(values: frozenset[str], value: str | None) -> bool:
-    return value is not None and value.casefold() in values
-
-
-def _matched(key: str, item: str) -> str:
-    """How a match list keeps an item: as the hints are compared (select_template)."""
-    if key in _NAME_KEYS:
-        return item.casefold()
-    return item if key == "ttn_applications" else item.upper()
