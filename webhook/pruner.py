@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from webhook.errors import StoreUnavailable
+from webhook.periodic import Periodic
 from webhook.store import PruneCount, Store
 
 log = logging.getLogger("aura_uplink.retention")
@@ -113,15 +114,18 @@ class Pruner:
         self.runs = 0  # runs completed (tests wait on it)
         self.failures = 0  # runs that raised
         self.removed = PruneCount()  # since start
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("retention", self._run_logged, interval_s, first_s=first_run_s)
 
     def run_once(self) -> PruneCount:
         """One run: everything prunable now, in batches; logs what it removed."""
         started = time.monotonic()
         older_than = cutoff(self.clock(), self.retention_days)
         found, batches = prune(
-            self.store, older_than, limit=self.limit, pause_s=self.pause_s, stop=self._stop
+            self.store,
+            older_than,
+            limit=self.limit,
+            pause_s=self.pause_s,
+            stop=self._thread.stopping,
         )
         if found.uplinks or found.events:
             log.info(
@@ -141,28 +145,18 @@ class Pruner:
         return found
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("Pruner already started")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="retention", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = 10.0) -> None:
         """Stop after the batch in progress, if any (a batch is one short transaction)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)
 
-    def _run(self) -> None:
-        wait = self.first_run_s
-        while not self._stop.wait(wait):
-            wait = self.interval_s
-            try:
-                self.run_once()
-            except StoreUnavailable as error:  # the database is away: /readyz says it already
-                self.failures += 1
-                log.warning("retention: %s; trying again in %g s", error, self.interval_s)
-            except Exception:  # a store that fails now may work next time: never end the thread
-                self.failures += 1
-                log.exception("retention: pruning failed; trying again in %g s", self.interval_s)
+    def _run_logged(self) -> None:
+        try:
+            self.run_once()
+        except StoreUnavailable as error:  # the database is away: /readyz says it already
+            self.failures += 1
+            log.warning("retention: %s; trying again in %g s", error, self.interval_s)
+        except Exception:  # a store that fails now may work next time: never end the thread
+            self.failures += 1
+            log.exception("retention: pruning failed; trying again in %g s", self.interval_s)

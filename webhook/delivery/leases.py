@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from webhook.periodic import Periodic
 from webhook.store import EventRow, Store
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,7 @@ class LeaseKeeper:
         self.clock = clock
         self._held: dict[int, int] = {}  # event id -> the claim this process holds it under
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._thread = Periodic("aura-leases", self._renew_logged, self.period_s)
 
     def hold(self, row: EventRow) -> None:
         with self._lock:
@@ -94,22 +94,15 @@ class LeaseKeeper:
     # -- the thread ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError("LeaseKeeper already started")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="aura-leases", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._thread.stop(timeout)
 
     @contextmanager
     def running(self) -> Iterator[None]:
         """The renewing thread for the duration of a block, unless it already runs."""
-        if self._thread is not None:
+        if self._thread.running:
             yield
             return
         self.start()
@@ -118,9 +111,8 @@ class LeaseKeeper:
         finally:
             self.stop()
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.period_s):
-            try:
-                self.renew()
-            except Exception:  # the store failing must not end renewals: try again next period
-                log.exception("lease renewal failed; retrying in %.2f s", self.period_s)
+    def _renew_logged(self) -> None:
+        try:
+            self.renew()
+        except Exception:  # the store failing must not end renewals: try again next period
+            log.exception("lease renewal failed; retrying in %.2f s", self.period_s)
