@@ -17,6 +17,19 @@ from bench.decode_speed import CASES, FIXED_MODELS, check_agreement
 REPO = Path(__file__).resolve().parents[1]
 
 
+def quick_bench(part: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.run --quick --only PART`` to completion (its exit status unchecked)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", "--only", part],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+
+
 def test_hand_written_decoders_agree_with_decode() -> None:
     for case in CASES:
         if case.hand is not None:
@@ -25,14 +38,7 @@ def test_hand_written_decoders_agree_with_decode() -> None:
 
 
 def test_quick_decode_benchmark_prints_every_fixed_layout_model() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "decode"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = quick_bench("decode")
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     for model in FIXED_MODELS:
@@ -142,14 +148,7 @@ def test_the_codec_benchmark_times_a_codec_that_agrees_with_the_native_model() -
 def test_quick_codec_benchmark_runs() -> None:
     """``--only codec`` end to end: both servers run and every uplink the codec template's
     server answered 200 is stored decoded (speed itself is not asserted)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "codec"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = quick_bench("codec")
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("codec template:")]
     assert len(rows) == 1 and rows[0].endswith("PASS"), done.stdout
@@ -157,14 +156,7 @@ def test_quick_codec_benchmark_runs() -> None:
 
 @pytest.mark.slow
 def test_quick_retention_benchmark_runs() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "retention"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = quick_bench("retention")
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if "20,000 uplinks (sqlite)" in line]
     assert any("closed loop" in row and ("PASS" in row or "FAIL" in row) for row in rows), rows
@@ -179,15 +171,7 @@ def test_quick_postgres_benchmark_runs_on_the_test_database() -> None:
     from pg_support import ENV, test_database_url
 
     url = test_database_url()  # skips locally without one; fails under CI=true
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--quick", "--only", "postgres"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, ENV: url},
-    )
+    done = quick_bench("postgres", env={**os.environ, ENV: url})
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
 
