@@ -482,7 +482,8 @@ def test_stop_returns_promptly_and_leaves_nothing_claimed(sim, tmp_path, client)
     started = time.monotonic()
     d.stop()
     assert time.monotonic() - started < 1.0
-    ours = [t for t in threading.enumerate() if t.name.startswith(("aura-dispatch", "aura-worker"))]
+    names = ("aura-dispatch", "aura-worker", "aura-verdicts")
+    ours = [t for t in threading.enumerate() if t.name.startswith(names)]
     assert ours == []
     store.close()
 
@@ -596,6 +597,48 @@ class CountingClaims:
 
     def __getattr__(self, name: str):
         return getattr(self.store, name)
+
+
+class GatedVerdicts:
+    """The real store (of either kind), whose recording of AURA's 2xx answers waits for
+    ``gate``: a commit that takes its time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.gate = threading.Event()
+
+    def mark_delivered_many(self, delivered):
+        assert self.gate.wait(10), "the test never opened the gate"
+        return self.store.mark_delivered_many(delivered)
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+
+def test_a_worker_sends_on_while_its_answers_wait_for_their_commit(sim, store_factory, client):
+    """AURA's 2xx is recorded off the send path: one worker goes on to another device's event
+    while the answer waits for its commit; the same device's next event waits for it (FIFO)."""
+    store = GatedVerdicts(store_factory())
+    a1, a2 = ingest(store, "a", event("A", 1), event("A", 2, CALLOUT_LOCATION_UPDATED))
+    (b1,) = ingest(store, "b", event("B", 1))
+    d = Deliverer(store, client, workers=1, poll_s=0.05)
+    d.start()
+    try:
+        _wait_for(lambda: len(sim.state.requests()) == 2)
+        time.sleep(0.3)  # time enough for a third send, were A's next event claimable
+        sent = [r["body"]["device_id"] for r in sim.state.requests()]
+        assert sorted(sent) == ["A", "B"], sent
+        assert {store.get_event(i).state for i in (a1, b1)} == {"in_flight"}
+        assert store.get_event(a2).state == "pending"
+        store.gate.set()
+        _wait_for(lambda: store.status()["events"]["delivered"] == 3)
+    finally:
+        store.gate.set()
+        d.stop()
+    order = [(r["body"]["device_id"], r["idempotency_key"]) for r in sim.state.requests()]
+    keys = {store.get_event(i).idempotency_key: i for i in (a1, a2, b1)}
+    assert [keys[k] for device, k in order if device == "A"] == [a1, a2]
+    assert len(order) == 3, "each event sent once"
 
 
 def test_a_backlog_is_claimed_a_round_at_a_time_not_once_per_send(sim, store_factory, client):

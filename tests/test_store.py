@@ -25,7 +25,14 @@ from pg_support import StoreFactory, open_store, test_database_url
 
 from decoders.aura import CALLOUT_LOCATION_UPDATED, NEW_CALLOUT, DeviceEvent, DeviceState
 from webhook.errors import StoreUnavailable
-from webhook.store import Plan, SqliteStore, Store, UplinkRecord, idempotency_key
+from webhook.store import (
+    DeliveredEvent,
+    Plan,
+    SqliteStore,
+    Store,
+    UplinkRecord,
+    idempotency_key,
+)
 from webhook.store.migrations import shipped_migrations
 
 T0 = 1_800_000_000.0
@@ -235,6 +242,33 @@ def test_an_expired_lease_makes_the_event_claimable_again(store: Store) -> None:
     assert store.mark_delivered(a1, '{"ok": true}', T0 + 31, claim=rescued.claim)
     done = store.get_event(a1)
     assert (done.state, done.attempts, done.response) == ("delivered", 1, '{"ok": true}')
+
+
+def test_mark_delivered_many_records_only_the_events_still_ours(store: Store) -> None:
+    a1, b1, c1 = (ingest(store, f"k{n}", event(n, 1))[0] for n in "ABC")
+    first = {row.id: row for row in store.claim(T0, 3, 10)}
+    # B's worker stalls past its lease and B is claimed again: B's late answer is not ours.
+    assert store.renew_leases({a1: first[a1].claim, c1: first[c1].claim}, T0 + 9) == {a1, c1}
+    (b_again,) = store.claim(T0 + 3, 3, 10)
+    assert b_again.id == b1
+    answers = [
+        DeliveredEvent(a1, '{"calloutId": 1}', T0 + 4, first[a1].claim),
+        DeliveredEvent(b1, '{"calloutId": 2}', T0 + 4, first[b1].claim),
+        DeliveredEvent(c1, '{"calloutId": 3}', T0 + 4, first[c1].claim),
+    ]
+    assert store.mark_delivered_many(answers) == {a1, c1}
+    assert store.mark_delivered_many([]) == set()
+    for eid, response in ((a1, '{"calloutId": 1}'), (c1, '{"calloutId": 3}')):
+        done = store.get_event(eid)
+        assert (done.state, done.delivered_at, done.response, done.attempts) == (
+            "delivered",
+            T0 + 4,
+            response,
+            1,
+        )
+    b = store.get_event(b1)
+    assert (b.state, b.claim, b.response) == ("in_flight", b_again.claim, None)
+    assert store.mark_delivered_many([DeliveredEvent(b1, "{}", T0 + 5, b_again.claim)]) == {b1}
 
 
 def test_renew_lease_extends_only_the_current_claims_lease(store: Store) -> None:

@@ -2,6 +2,7 @@
 (:mod:`.records`) and the embedded SQLite engine (:mod:`.sqlite`)."""
 
 from webhook.store.base import (
+    DeliveredEvent,
     IngestResult,
     Plan,
     PlanFn,
@@ -27,6 +28,7 @@ from webhook.store.sqlite import SqliteStore
 __all__ = [
     "EVENT_STATES",
     "UPLINK_STATUSES",
+    "DeliveredEvent",
     "DeviceLink",
     "EventRow",
     "EventState",

@@ -73,6 +73,16 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveredEvent:
+    """AURA's 2xx for one claimed event, as :meth:`Store.mark_delivered_many` records it."""
+
+    event_id: int
+    response_json: str
+    delivered_at: float
+    claim: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PruneCount:
     """Rows retention removed (or, for a dry run, would remove)."""
 
@@ -108,6 +118,9 @@ class Store(Protocol):
     def mark_delivered(
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None
     ) -> bool: ...
+    # mark_delivered for many events in one transaction; returns the ids recorded (the others
+    # are no longer ours). The delivery worker records its verdicts this way, off the send path.
+    def mark_delivered_many(self, delivered: Sequence[DeliveredEvent]) -> set[int]: ...
     def mark_retry(
         self,
         event_id: int,

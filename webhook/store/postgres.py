@@ -30,7 +30,14 @@ import psycopg
 
 from decoders.aura import DeviceState
 from decoders.errors import AuraUplinkError
-from webhook.store.base import IngestResult, Plan, PlanFn, PruneCount, idempotency_key
+from webhook.store.base import (
+    DeliveredEvent,
+    IngestResult,
+    Plan,
+    PlanFn,
+    PruneCount,
+    idempotency_key,
+)
 from webhook.store.migrations import shipped_migrations
 from webhook.store.postgres_connections import Connections
 from webhook.store.records import (
@@ -264,6 +271,18 @@ class PostgresStore:
             Q["mark_delivered"],
             {"id": event_id, "response": _text(response_json), "now": now, "claim": claim},
         )
+
+    def mark_delivered_many(self, delivered: Sequence[DeliveredEvent]) -> set[int]:
+        """:meth:`mark_delivered` for each, in one statement; returns the ids recorded."""
+        if not delivered:
+            return set()
+        params = {
+            "ids": [each.event_id for each in delivered],
+            "claims": [each.claim for each in delivered],
+            "ats": [each.delivered_at for each in delivered],
+            "responses": [_text(each.response_json) for each in delivered],
+        }
+        return {row[0] for row in self._rows(Q["mark_delivered_many"], params)}
 
     def mark_retry(
         self,

@@ -169,4 +169,3 @@ def migrate_postgres(
     if done:
         log.info("PostgreSQL schema: applied migrations %s", done)
     return done
-

@@ -138,6 +138,16 @@ UPDATE events
  WHERE id = %(id)s AND state = 'in_flight'
    AND (%(claim)s::bigint IS NULL OR claim = %(claim)s::bigint);
 
+-- name: mark_delivered_many
+-- mark_delivered for many events in one statement; the ids recorded come back.
+UPDATE events AS e
+   SET state = 'delivered', delivered_at = d.at, response = d.response, lease_until = NULL,
+       attempts = e.attempts + 1
+  FROM unnest(%(ids)b::bigint[], %(claims)b::bigint[], %(ats)b::float8[],
+              %(responses)b::text[]) AS d (id, claim, at, response)
+ WHERE e.id = d.id AND e.state = 'in_flight' AND (d.claim IS NULL OR e.claim = d.claim)
+RETURNING e.id;
+
 -- name: mark_retry
 UPDATE events
    SET state = 'pending', next_attempt_at = %(next_attempt_at)s, lease_until = NULL,

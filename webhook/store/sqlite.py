@@ -17,7 +17,14 @@ from typing import Any
 
 from decoders.aura import DeviceState
 from webhook.errors import StoreError
-from webhook.store.base import IngestResult, Plan, PlanFn, PruneCount, idempotency_key
+from webhook.store.base import (
+    DeliveredEvent,
+    IngestResult,
+    Plan,
+    PlanFn,
+    PruneCount,
+    idempotency_key,
+)
 from webhook.store.migrations import migrate_sqlite, shipped_migrations
 from webhook.store.records import (
     EVENT_STATES,
@@ -61,6 +68,15 @@ class _Reader:
     def linked_device_id(self, network_id: str) -> str | None:
         row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
         return None if row is None else str(row[0])
+
+
+def _delivered_params(each: DeliveredEvent) -> dict[str, Any]:
+    return {
+        "id": each.event_id,
+        "response": each.response_json,
+        "now": each.delivered_at,
+        "claim": each.claim,
+    }
 
 
 class SqliteStore:
@@ -223,10 +239,22 @@ class SqliteStore:
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None
     ) -> bool:
         """Record AURA's 2xx. False if the row is no longer ours (lease lost)."""
-        return self._update(
-            Q["mark_delivered"],
-            {"id": event_id, "response": response_json, "now": now, "claim": claim},
-        )
+        delivered = DeliveredEvent(event_id, response_json, now, claim)
+        return self._update(Q["mark_delivered"], _delivered_params(delivered))
+
+    def mark_delivered_many(self, delivered: Sequence[DeliveredEvent]) -> set[int]:
+        """:meth:`mark_delivered` for each, in one transaction; returns the ids recorded."""
+        if not delivered:
+            return set()
+
+        def mark(conn: sqlite3.Connection) -> set[int]:
+            return {
+                each.event_id
+                for each in delivered
+                if conn.execute(Q["mark_delivered"], _delivered_params(each)).rowcount == 1
+            }
+
+        return self._db.batched(mark)
 
     def mark_retry(
         self,
