@@ -16,8 +16,9 @@ Invariants (docs/reliability.md §6.1, rules 4-7):
   incident: page someone); an event still undelivered after ``alert_after_s`` gets one ERROR
   log, well before that.
 
-Threads: one dispatcher claims events for the idle workers plus one round (``workers``) more,
-so that a backlog costs one claim per round rather than one per send, and hands them over;
+Threads: one dispatcher claims events for the idle workers plus two rounds (``workers`` each)
+more, so that a backlog costs one claim per round rather than one per send and the workers
+never wait for a claim, and hands them over;
 ``workers`` threads send them; one records AURA's 2xx answers, all those that arrived since its
 last commit in one transaction (a worker goes on to its next send once the answer's receipt is
 written; the event stays in flight, its lease renewed, until then, so its device's next event
@@ -213,11 +214,14 @@ class Deliverer:
             rows: list[EventRow] = []
             timeout = 0.0
             try:
-                if free > 0:
-                    # One more round than the idle workers take: under a backlog every claim
-                    # reads every open event, so claiming once per round, not once per send,
-                    # keeps a backlog from slowing delivery down (leases keep the extra ones).
-                    rows = self.store.claim(self.clock(), self.lease_s, free + self.workers)
+                if free > -self.workers:
+                    # Up to two rounds ahead of the workers, claimed again once one is used.
+                    # Once per round, not once per send: under a backlog every claim reads
+                    # every open event. Two, not one: a claim waits its turn at the writer
+                    # lock behind the callbacks' commits (9 ms under load, longer than a
+                    # send), and with one round queued the workers sat idle half the time.
+                    # Leases keep the queued ones.
+                    rows = self.store.claim(self.clock(), self.lease_s, free + 2 * self.workers)
                     for row in rows:  # renewed from now until the worker's verdict
                         self.leases.hold(row)
                 # Each of these reads every open event: not once per wake-up (every ingest
