@@ -55,6 +55,7 @@ SECTION = "crash recovery: serve SIGKILLed under load (127.0.0.1, AURA simulator
 RATE = 200.0
 DEVICES = 100
 WORKERS = 4  # the service's default delivery workers
+THREADS = 4  # the service's default WSGI threads
 LOAD_THREADS = 16
 DRAIN_DEADLINE_S = 60.0
 MAX_DURATION_S = 120.0  # per run; the load generator caps its requests too
@@ -72,14 +73,21 @@ def plan(quick: bool) -> dict[str, float]:
     return {"rate": RATE, "devices": DEVICES, **timing}
 
 
-def _write_config(tmp: Path, aura_url: str, lease_s: float | None = None) -> Path:
+def _write_config(
+    tmp: Path,
+    aura_url: str,
+    lease_s: float | None = None,
+    workers: int = WORKERS,
+    threads: int = THREADS,
+) -> Path:
     from webhook.config import DeliveryConfig
 
-    # The production lease (short, renewed) and worker count; the tests' small backoffs.
+    # The production lease (short, renewed), worker and thread counts; the tests' backoffs.
     return write_test_config(
         tmp / "service.toml",
         aura_url=aura_url,
-        workers=WORKERS,
+        workers=workers,
+        threads=threads,
         lease_s=DeliveryConfig().lease_s if lease_s is None else lease_s,
     )
 
@@ -150,6 +158,8 @@ def scenario(
     rate: float = RATE,
     devices: int = DEVICES,
     lease_s: float | None = None,
+    workers: int = WORKERS,
+    threads: int = THREADS,
 ) -> dict[str, Any]:
     """One run: serve + load (+ kills), drain, then what the store and the simulator hold."""
     from webhook.aurasim import SimState, run_simulator
@@ -157,7 +167,7 @@ def scenario(
     tmp.mkdir(parents=True)
     # The simulator's default credentials are the ones the tests' config sends.
     with run_simulator("127.0.0.1", 0, SimState()) as sim:
-        config = _write_config(tmp, sim.url, lease_s)
+        config = _write_config(tmp, sim.url, lease_s, workers, threads)
         database = tmp / "data" / "aura-uplink.db"
         port = _free_port()
         command = ["-m", "webhook", "serve", "--config", str(config), "--port", str(port)]
@@ -269,10 +279,16 @@ def measure(*, quick: bool = False, **overrides: float) -> list[Row]:
     settings = plan(quick) | overrides
     rate, devices, duration = settings["rate"], int(settings["devices"]), settings["duration"]
     lease_s = settings.get("lease_s")  # None: the production default
+    server = {
+        "workers": int(settings.get("workers", WORKERS)),
+        "threads": int(settings.get("threads", THREADS)),
+    }
     with tempfile.TemporaryDirectory(prefix="bench-crash-") as name:
         tmp = Path(name)
-        base = scenario(tmp / "baseline", duration, None, rate, devices, lease_s)
-        crash = scenario(tmp / "crash", duration, settings["kill_every"], rate, devices, lease_s)
+        base = scenario(tmp / "baseline", duration, None, rate, devices, lease_s, **server)
+        crash = scenario(
+            tmp / "crash", duration, settings["kill_every"], rate, devices, lease_s, **server
+        )
     return rows(base, crash, settings)
 
 
@@ -409,6 +425,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, help="seconds of load")
     parser.add_argument("--kill-every", type=float, help="seconds between kills")
     parser.add_argument("--lease-s", type=float, help="[delivery] lease_s (default: production)")
+    parser.add_argument("--workers", type=int, help=f"[delivery] workers (default {WORKERS})")
+    parser.add_argument("--threads", type=int, help=f"[service] threads (default {THREADS})")
     args = parser.parse_args(argv)
     chosen = {
         "rate": args.rate,
@@ -416,6 +434,8 @@ def main(argv: list[str] | None = None) -> None:
         "duration": args.duration,
         "kill_every": args.kill_every,
         "lease_s": args.lease_s,
+        "workers": args.workers,
+        "threads": args.threads,
     }
     overrides = {k: float(v) for k, v in chosen.items() if v is not None}
     if not 0 < overrides.get("duration", 1) <= MAX_DURATION_S:

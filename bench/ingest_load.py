@@ -24,7 +24,7 @@ from bench.procs import REPO, Server, child_env, write_test_config
 from bench.report import INFO, Row, verdict
 
 SECTION = "webhook ingest (127.0.0.1, waitress, load from a second process)"
-SERVER_THREADS = 8  # waitress threads, both servers (the service's default is 8)
+SERVER_THREADS = 8  # waitress threads, both servers (the service's default is 4)
 CLIENT_THREADS = 8  # closed loop: concurrent clients, both servers
 OPEN_THREADS = 16  # open loop: enough clients that 200 req/s never waits for a free one
 MAX_BODY_BYTES = 4096

@@ -96,4 +96,3 @@ def write_test_config(path: Path, **settings: object) -> Path:
     finally:
         sys.path.remove(str(REPO / "tests"))
     return write_config(path, **settings)
-

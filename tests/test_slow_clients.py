@@ -167,11 +167,11 @@ def test_a_hard_limit_too_low_for_the_connections_is_a_warning_and_a_lower_limit
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    # 1000 connections need 1103 descriptors with the default 8 + 4 threads: 847 too many.
-    assert done.stdout.strip() == "153"
+    # 1000 connections need 1091 descriptors with the default 4 + 4 threads: 835 too many.
+    assert done.stdout.strip() == "165"
     assert done.stderr.splitlines() == [
-        "WARNING open-file limit is 256, below the 1103 that service.connection_limit = 1000"
-        " needs: taking at most 153 connections; raise it (ulimit -n, systemd LimitNOFILE=)"
+        "WARNING open-file limit is 256, below the 1091 that service.connection_limit = 1000"
+        " needs: taking at most 165 connections; raise it (ulimit -n, systemd LimitNOFILE=)"
     ]
 
 

@@ -5,7 +5,7 @@
 data_dir = "data"             # the SQLite file lives here (aura-uplink.db)
 host = "127.0.0.1"
 port = 8080
-threads = 8                   # WSGI worker threads
+threads = 4                   # WSGI worker threads (see ServiceConfig.threads)
 max_body_bytes = 16384        # larger requests get 413
 connection_limit = 1000       # open client connections at once (idle ones included)
 channel_timeout_s = 30        # an idle or stalled connection is closed after this (30-37 s)
@@ -115,7 +115,12 @@ class ServiceConfig:
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = 8080
-    threads: int = 8
+    # Waitress's own default. Every write of the SQLite store goes through one writer lock, and
+    # the thread that holds it waits for the GIL after each statement behind whichever threads
+    # run Python meanwhile: 8 threads turned 200 callbacks/s into a delivery backlog (p99
+    # 15.9 s from callback to AURA) where 4 kept it at 0.53 s, callbacks answered in ~0.1 s
+    # (`python -m bench.crash --threads 8|4`, bench/RESULTS.md 2026-12-01).
+    threads: int = 4
     max_body_bytes: int = 16384
     # Idle sockets must not starve callbacks: waitress stops accepting at its limit (100 by
     # default, which 98 idle connections reached). 1000 leaves room for hundreds of idle or
