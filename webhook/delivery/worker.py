@@ -18,11 +18,9 @@ Invariants (docs/reliability.md §6.1, rules 4-7):
 
 Threads: one dispatcher claims events for the idle workers plus two rounds (``workers`` each)
 more, so that a backlog costs one claim per round rather than one per send and the workers
-never wait for a claim, and hands them over;
-``workers`` threads send them; one records AURA's 2xx answers, all those that arrived since its
-last commit in one transaction (a worker goes on to its next send once the answer's receipt is
-written; the event stays in flight, its lease renewed, until then, so its device's next event
-waits for the record); one renews the leases of every event held, queued or in flight.
+never wait for a claim, and hands them over; ``workers`` threads send them; one records AURA's
+2xx answers in batches (:mod:`webhook.delivery.recorder`); one renews the leases of every event
+held, queued or in flight.
 The dispatcher sleeps until the store's next due time (which includes the end of a dead
 process's lease), a worker finishing, :meth:`Deliverer.wake` (the ingest route calls it after
 its commit, so a fresh panic goes out at once), or ``poll_s`` (events another process stored,
@@ -37,16 +35,16 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from webhook.delivery.aura_client import Delivered, Outcome, Permanent, Retry, response_json
 from webhook.delivery.leases import LeaseKeeper
-from webhook.delivery.receipts import Receipts, Segment
+from webhook.delivery.receipts import Receipts
+from webhook.delivery.recorder import Answered, AnswerRecorder, lost_claim
 from webhook.errors import StoreUnavailable
 from webhook.failpoints import failpoint
-from webhook.logs import callout_id, event_fields
-from webhook.store import DeliveredEvent, EventRow, Store
+from webhook.logs import event_fields
+from webhook.store import EventRow, Store
 
 if TYPE_CHECKING:
     from webhook.metrics import Metrics
@@ -67,17 +65,6 @@ class EventSender(Protocol):
 def full_jitter(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
     """AWS "full jitter": uniform in [0, min(cap, base * 2**attempt)] (attempt counts from 0)."""
     return rng.uniform(0.0, min(cap_s, base_s * 2.0 ** min(attempt, 64)))
-
-
-@dataclass(slots=True)
-class _Answered:
-    """A 2xx whose receipt is written and whose verdict the store does not have yet."""
-
-    row: EventRow
-    outcome: Delivered
-    answer: str
-    at: float
-    receipt: Segment | None
 
 
 class Deliverer:
@@ -121,13 +108,10 @@ class Deliverer:
         self._stopping = False
         self._idle = workers
         self._queue: queue.SimpleQueue[EventRow | None] = queue.SimpleQueue()
-        self._answered: list[_Answered] = []  # for the recorder; guarded by _recorder_cond
-        self._recorder_cond = threading.Condition()
-        self._recorder_stopping = False
-        self._recorder: threading.Thread | None = None
         self._threads: list[threading.Thread] = []
         # Through self.clock, so a clock replaced after construction (tests) applies here too.
         self.leases = LeaseKeeper(store, lease_s, clock=lambda: self.clock())
+        self.recorder = AnswerRecorder(store, self.leases, receipts, recorded=self._records_done)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -139,12 +123,11 @@ class Deliverer:
             threading.Thread(target=self._work, name=f"aura-worker-{n}", daemon=True)
             for n in range(self.workers)
         ]
-        self._recorder = threading.Thread(target=self._record, name="aura-verdicts", daemon=True)
         self.leases.start()
         # Before the first claim: events a killed process got AURA's 2xx for are delivered,
         # not sent again once their lease lapses.
         self._recover_receipts()
-        self._recorder.start()
+        self.recorder.start()
         for thread in self._threads:
             thread.start()
 
@@ -166,11 +149,7 @@ class Deliverer:
             self._queue.put(None)
         for thread in workers:
             thread.join(timeout)
-        if self._recorder is not None:  # after the workers: it records what they left
-            with self._recorder_cond:
-                self._recorder_stopping = True
-                self._recorder_cond.notify_all()
-            self._recorder.join(timeout)
+        self.recorder.stop(timeout)  # after the workers: it records what they left
         self.leases.stop(timeout)
         if self.receipts is not None:
             self.receipts.close()
@@ -194,7 +173,7 @@ class Deliverer:
                 try:
                     answered = self._deliver(row)
                     if answered is not None:
-                        self._record_answers([answered])
+                        self.recorder.record([answered])
                 finally:
                     if answered is None:
                         self.leases.release(row)
@@ -273,9 +252,7 @@ class Deliverer:
                 if answered is None:
                     self.leases.release(row)
                 else:  # the recorder releases it once the verdict is in the store
-                    with self._recorder_cond:
-                        self._answered.append(answered)
-                        self._recorder_cond.notify()
+                    self.recorder.put(answered)
                 with self._cond:
                     self._idle += 1
                     self._woken = True  # the device's next event may be claimable now
@@ -283,9 +260,9 @@ class Deliverer:
 
     # -- one event -----------------------------------------------------------------------------
 
-    def _deliver(self, row: EventRow) -> _Answered | None:
+    def _deliver(self, row: EventRow) -> Answered | None:
         """Send one claimed event and record the verdict (each step its own transaction); a
-        2xx comes back instead, its receipt written, for :meth:`_record_answers`."""
+        2xx comes back instead, its receipt written, for the :class:`AnswerRecorder`."""
         failpoint("after-claim")
         # DEBUG: at INFO this line and the "delivered" one cost about a tenth of the service's
         # CPU under load; a failed attempt and a delivery each have a line of their own.
@@ -310,7 +287,7 @@ class Deliverer:
             receipt = self.receipts.write(row.id, row.claim, answer, now) if self.receipts else None
             failpoint("after-receipt")
             self._count_attempt(row, outcome, now)
-            return _Answered(row, outcome, answer, now, receipt)
+            return Answered(row, outcome, answer, now, receipt)
         self._count_attempt(row, outcome, now)
         if isinstance(outcome, Permanent):
             if self.store.mark_dead(row.id, outcome.error, claim=row.claim):
@@ -327,7 +304,7 @@ class Deliverer:
                     extra=event_fields(row, status=outcome.status, dead_letter=True),
                 )
             else:
-                self._lost_claim(row, "dead")
+                lost_claim(row, "dead")
             return None
         self._alert_if_overdue(row, now, attempts, outcome.error)
         if attempts >= self.max_attempts:
@@ -345,7 +322,7 @@ class Deliverer:
                     extra=event_fields(row, status=outcome.status, dead_letter=True),
                 )
             else:
-                self._lost_claim(row, "dead")
+                lost_claim(row, "dead")
             return None
         delay = self.backoff(attempts)
         if outcome.retry_after_s is not None:
@@ -363,60 +340,13 @@ class Deliverer:
                 extra=event_fields(row, status=outcome.status, retry_in_s=round(delay, 3)),
             )
         else:
-            self._lost_claim(row, "retry")
+            lost_claim(row, "retry")
         return None
 
-    def _record(self) -> None:
-        """The recorder thread: every answer the workers got since its last commit, in one."""
-        while True:
-            with self._recorder_cond:
-                while not (self._answered or self._recorder_stopping):
-                    self._recorder_cond.wait()
-                batch, self._answered = self._answered, []
-                if not batch:
-                    return  # stopping, and nothing left to record
-            try:
-                self._record_answers(batch)
-            except Exception:  # as a worker's failed verdict: resent once the lease lapses
-                log.exception(
-                    "delivery verdicts not recorded: events %s left in flight until their"
-                    " leases end",
-                    [answered.row.id for answered in batch],
-                )
-            finally:
-                for answered in batch:
-                    self.leases.release(answered.row)
-                with self._cond:
-                    self._woken = True  # those devices' next events may be claimable now
-                    self._cond.notify_all()
-
-    def _record_answers(self, batch: list[_Answered]) -> None:
-        """Record AURA's 2xx answers in the store (one transaction), then say so."""
-        recorded = self.store.mark_delivered_many(
-            [DeliveredEvent(a.row.id, a.answer, a.at, a.row.claim) for a in batch]
-        )
-        for answered in batch:
-            row, status = answered.row, answered.outcome.status
-            if answered.receipt is not None and self.receipts is not None:
-                self.receipts.recorded(answered.receipt)
-            if row.id not in recorded:
-                self._lost_claim(row, "delivered")
-                continue
-            callout = callout_id(answered.answer)
-            log.info(
-                "delivered event %d device=%s action=%d attempts=%d latency=%.3fs:"
-                " AURA answered %d, callout %s",
-                row.id,
-                row.device_key,
-                row.action,
-                row.attempts + 1,
-                answered.at - row.created_at,
-                status,
-                callout,
-                extra=event_fields(
-                    row, attempt=row.attempts + 1, status=status, callout_id=callout
-                ),
-            )
+    def _records_done(self) -> None:
+        with self._cond:
+            self._woken = True  # those devices' next events may be claimable now
+            self._cond.notify_all()
 
     def _count_attempt(self, row: EventRow, outcome: Outcome, now: float) -> None:
         if self.metrics is not None:
@@ -430,14 +360,6 @@ class Deliverer:
         """Delay before the next try after ``attempts`` failed ones (>= 1)."""
         with self._rng_lock:  # random.Random is not documented as thread-safe
             return full_jitter(attempts - 1, self.base_backoff_s, self.max_backoff_s, self._rng)
-
-    @staticmethod
-    def _lost_claim(row: EventRow, verdict: str) -> None:
-        # Our lease ran out and the row was claimed again (or replayed): the newer claim owns
-        # the verdict. AURA may see this event twice; the idempotency key is the same.
-        log.warning(
-            "event %d: lease lost before recording %s; left to its new owner", row.id, verdict
-        )
 
     def _recover_receipts(self) -> None:
         if self.receipts is None:
