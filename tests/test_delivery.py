@@ -29,7 +29,7 @@ from webhook.config import AuraConfig, DeliveryConfig, ServiceConfig
 from webhook.delivery.aura_client import AuraClient, Delivered, Permanent, Retry, parse_retry_after
 from webhook.delivery.leases import LeaseKeeper
 from webhook.delivery.worker import Deliverer, full_jitter
-from webhook.errors import CannotStart
+from webhook.errors import CannotStart, StoreUnavailable
 from webhook.service import build_deliverer
 from webhook.store import Plan, SqliteStore, Store, UplinkRecord
 
@@ -418,6 +418,40 @@ def test_worker_killed_after_aura_answered_is_resent_after_the_lease(sim, store,
     assert store.get_event(eid).state == "delivered"
     assert sim.state.new_callouts_created("A1B2C3D4") == 1
     assert len({r["idempotency_key"] for r in sim.state.requests()}) == 1
+
+
+class FailingVerdicts:
+    """The real store (of either kind), whose recording of AURA's 2xx answers fails once."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.failures = 1
+
+    def mark_delivered_many(self, delivered):
+        if self.failures:
+            self.failures -= 1
+            raise StoreUnavailable("the store went away")
+        return self.store.mark_delivered_many(delivered)
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+
+def test_an_answer_not_recorded_is_sent_again_once_its_lease_lapses(sim, store, client, clock):
+    """The store fails to record AURA's 2xx: the event stays in flight, its lease no longer
+    held, and goes out again (same key) once the lease lapses, as after a kill."""
+    gated = FailingVerdicts(store)
+    (eid,) = ingest(store, "k1", event("A1B2C3D4", 47))
+    d = deliverer(gated, client, clock, lease_s=3)
+    with pytest.raises(StoreUnavailable):
+        d.run_once()
+    assert d.leases.held() == {}, "nothing left renewing the lapsed claim"
+    assert store.get_event(eid).state == "in_flight"
+    clock.t += 3
+    assert d.run_once() == 1
+    assert store.get_event(eid).state == "delivered"
+    keys = [r["idempotency_key"] for r in sim.state.requests()]
+    assert len(keys) == 2 and len(set(keys)) == 1
 
 
 # -- the threads --------------------------------------------------------------------------------

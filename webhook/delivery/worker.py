@@ -169,14 +169,12 @@ class Deliverer:
             for row in rows:
                 self.leases.hold(row)
             for row in rows:
-                answered = None
                 try:
                     answered = self._deliver(row)
-                    if answered is not None:
+                    if answered is not None:  # recorded here, in this thread
                         self.recorder.record([answered])
                 finally:
-                    if answered is None:
-                        self.leases.release(row)
+                    self.leases.release(row)
         self.raise_alerts()
         return len(rows)
 
