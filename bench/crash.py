@@ -50,12 +50,13 @@ from typing import Any
 from bench import crash_load
 from bench.procs import REPO, Server, child_env, write_test_config
 from bench.report import INFO, Row, verdict
+from webhook.config import DeliveryConfig, ServiceConfig
 
 SECTION = "crash recovery: serve SIGKILLed under load (127.0.0.1, AURA simulator)"
 RATE = 200.0
 DEVICES = 100
-WORKERS = 4  # the service's default delivery workers
-THREADS = 4  # the service's default WSGI threads
+WORKERS = DeliveryConfig().workers  # the service's defaults: what a deployment runs
+THREADS = ServiceConfig().threads
 LOAD_THREADS = 16
 DRAIN_DEADLINE_S = 60.0
 MAX_DURATION_S = 120.0  # per run; the load generator caps its requests too
@@ -80,8 +81,6 @@ def _write_config(
     workers: int = WORKERS,
     threads: int = THREADS,
 ) -> Path:
-    from webhook.config import DeliveryConfig
-
     # The production lease (short, renewed), worker and thread counts; the tests' backoffs.
     return write_test_config(
         tmp / "service.toml",
