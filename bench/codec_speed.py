@@ -32,6 +32,7 @@ from bench.ingest_load import (
     OPERATOR_SECRET,
     RATE,
     SERVER_THREADS,
+    load_plan,
 )
 from bench.ingest_load import _drive as drive
 from bench.ingest_load import _load as load
@@ -172,12 +173,7 @@ def decode_rows(quick: bool) -> list[Row]:
 
 
 def ingest_rows(quick: bool) -> list[Row]:
-    plan = {
-        "warmup": 30 if quick else 200,
-        "count": 300 if quick else 2000,
-        "closed_deadline": 30 if quick else 90,
-        "duration": 3.0 if quick else 10.0,
-    }
+    plan = load_plan(quick)
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-codec-ingest-") as name:
         tmp = Path(name)

@@ -92,13 +92,19 @@ def _all_ok(run: dict[str, Any]) -> bool:
     )
 
 
-def measure(*, quick: bool = False) -> list[Row]:
-    plan = {
+def load_plan(quick: bool) -> dict[str, Any]:
+    """How much load each server gets: warm-up and closed-loop requests, the closed loop's
+    deadline, the open loop's seconds (bench/codec_speed.py drives the same)."""
+    return {
         "warmup": 30 if quick else 200,
         "count": 300 if quick else 2000,
         "closed_deadline": 30 if quick else 90,
         "duration": 3.0 if quick else 10.0,
     }
+
+
+def measure(*, quick: bool = False) -> list[Row]:
+    plan = load_plan(quick)
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)

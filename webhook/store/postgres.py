@@ -40,24 +40,17 @@ from webhook.store.base import (
 )
 from webhook.store.migrations import shipped_migrations
 from webhook.store.postgres_connections import Connections
+from webhook.store.postgres_inspection import PostgresInspection, one_row
 from webhook.store.records import (
-    EVENT_STATES,
-    UPLINK_STATUSES,
     DeviceLink,
     EventRow,
-    EventState,
-    Newest,
-    SeenDevice,
-    StoredUplink,
     UplinkRecord,
-    UplinkStatus,
     merged_warnings,
-    stored_uplink,
     uplink_params,
 )
-from webhook.store.sql_files import named_queries, read_text
+from webhook.store.sql_files import query_file
 
-Q = named_queries(read_text("postgres_queries.sql"))
+Q = query_file("postgres_queries.sql")
 _TABLES = ("uplinks", "events", "devices", "device_links", "probes", "schema_migrations")
 
 
@@ -66,21 +59,13 @@ def _text(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "\\u0000")
 
 
-def _one(cursor: psycopg.Cursor[Any]) -> Any:
-    """The row of a statement that always returns exactly one (an aggregate, an INSERT ...
-    RETURNING without ON CONFLICT)."""
-    row = cursor.fetchone()
-    assert row is not None
-    return row
-
-
 def _tables(conn: psycopg.Cursor[Any]) -> list[Any]:
     query = "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     return conn.execute(query).fetchall()
 
 
 def _schema_version(conn: psycopg.Cursor[Any]) -> Any:
-    return _one(conn.execute("SELECT MAX(version) FROM schema_migrations"))
+    return one_row(conn.execute("SELECT MAX(version) FROM schema_migrations"))
 
 
 class _Duplicate(AuraUplinkError):
@@ -100,7 +85,7 @@ class _Reader:
         row = self._conn.execute(Q["lock_device"], params).fetchone()
         if row is None:
             self._conn.execute(Q["make_device"], params)
-            row = _one(self._conn.execute(Q["lock_device"], params))
+            row = one_row(self._conn.execute(Q["lock_device"], params))
         return DeviceState.from_json(json.loads(row[0]))
 
     def uplink_exists(self, dedup_key: str) -> bool:
@@ -112,7 +97,7 @@ class _Reader:
         return None if row is None else str(row[0])
 
 
-class PostgresStore:
+class PostgresStore(PostgresInspection):
     """:class:`Store` on a PostgreSQL database shared by every instance (``[store] url``)."""
 
     def __init__(
@@ -173,7 +158,7 @@ class PostgresStore:
             outcome = plan(_Reader(conn, self.clock()))
             # The uplink, its events and the device states in one statement (one round trip).
             written = params | outcome.outcome_params() | self._writes(record.dedup_key, outcome)
-            uplink_id, ids = _one(conn.execute(Q["insert_uplink_and_events"], written))
+            uplink_id, ids = one_row(conn.execute(Q["insert_uplink_and_events"], written))
             if uplink_id is None:
                 raise _Duplicate
             return IngestResult(False, uplink_id, tuple(ids))
@@ -184,7 +169,7 @@ class PostgresStore:
             # Another instance committed this key while we planned; report its rows.
             def earlier(conn: psycopg.Cursor[Any]) -> IngestResult:
                 params = {"dedup_key": record.dedup_key}
-                (uplink_id,) = _one(conn.execute(Q["uplink_id_by_key"], params))
+                (uplink_id,) = one_row(conn.execute(Q["uplink_id_by_key"], params))
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
 
             return self._db.run(earlier, atomic=False)
@@ -211,7 +196,7 @@ class PostgresStore:
         rows = conn.execute(
             Q["insert_events"], {"uplink_id": uplink_id} | self._writes(dedup_key, plan)
         )
-        (ids,) = _one(rows)
+        (ids,) = one_row(rows)
         return tuple(ids)
 
     @staticmethod
@@ -235,7 +220,7 @@ class PostgresStore:
             outcome = plan(_Reader(conn, self.clock()))
             conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | outcome.outcome_params())
             if warnings:
-                (stored,) = _one(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))
+                (stored,) = one_row(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))
                 found = merged_warnings(stored, warnings)
                 conn.execute(Q["set_uplink_warnings"], {"id": uplink_id, "warnings": found})
             ids = self._apply(conn, uplink_id, dedup_key, outcome)
@@ -261,19 +246,15 @@ class PostgresStore:
         """Rows one autocommitted statement changed."""
         return self._db.run(lambda conn: conn.execute(statement, params).rowcount, atomic=False)
 
-    def _rows(self, statement: str, params: dict[str, Any] | None = None) -> list[Any]:
-        return self._db.run(lambda conn: conn.execute(statement, params).fetchall(), atomic=False)
-
     def mark_delivered(
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None
     ) -> bool:
-        return self._update(
-            Q["mark_delivered"],
-            {"id": event_id, "response": _text(response_json), "now": now, "claim": claim},
-        )
+        delivered = DeliveredEvent(event_id, response_json, now, claim)
+        return event_id in self.mark_delivered_many([delivered])
 
     def mark_delivered_many(self, delivered: Sequence[DeliveredEvent]) -> set[int]:
-        """:meth:`mark_delivered` for each, in one statement; returns the ids recorded."""
+        """Record AURA's 2xx for each event still in flight under its claim, in one
+        statement; returns the ids recorded (the others are no longer ours)."""
         if not delivered:
             return set()
         params = {
@@ -349,66 +330,6 @@ class PostgresStore:
         ((events,),) = self._rows(Q["prunable_events"], params)
         ((uplinks,),) = self._rows(Q["prunable_uplinks"], params)
         return PruneCount(uplinks=uplinks, events=events)
-
-    # -- inspection ----------------------------------------------------------------------------
-
-    def status(self) -> dict[str, Any]:
-        def counts(conn: psycopg.Cursor[Any]) -> tuple[Any, ...]:
-            return (
-                conn.execute(Q["count_events_by_state"]).fetchall(),
-                conn.execute(Q["count_uplinks_by_status"]).fetchall(),
-                _one(conn.execute(Q["oldest_open_event"]))[0],
-            )
-
-        by_state, by_status, oldest = self._db.run(counts)  # one snapshot for all three
-        events = dict.fromkeys(EVENT_STATES, 0) | dict(by_state)
-        uplinks = dict.fromkeys(UPLINK_STATUSES, 0) | dict(by_status)
-        return {
-            "events": events,
-            "uplinks": uplinks,
-            "oldest_undelivered_age_s": None if oldest is None else self.clock() - oldest,
-        }
-
-    def _events(self, statement: str, params: dict[str, Any]) -> list[EventRow]:
-        return [EventRow(*r) for r in self._rows(statement, params)]
-
-    def _uplinks(self, statement: str, params: dict[str, Any]) -> list[StoredUplink]:
-        return [stored_uplink(r) for r in self._rows(statement, params)]
-
-    def get_event(self, event_id: int) -> EventRow | None:
-        found = self._events(Q["get_event"], {"id": event_id})
-        return found[0] if found else None
-
-    def list_events(self, state: EventState | None = None, limit: int = 50) -> list[EventRow]:
-        return self._events(Q["list_events"], {"state": state, "limit": limit})
-
-    def list_uplinks(
-        self, status: UplinkStatus | None = None, limit: int = 50
-    ) -> list[StoredUplink]:
-        return self._uplinks(Q["list_uplinks"], {"status": status, "limit": limit})
-
-    def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]:
-        return self._uplinks(Q["undecodable_uplinks"], {"limit": limit})
-
-    def get_uplink(self, uplink_id: int) -> StoredUplink | None:
-        found = self._uplinks(Q["get_uplink"], {"id": uplink_id})
-        return found[0] if found else None
-
-    def seen_devices(self, limit: int = 50) -> Newest[SeenDevice]:
-        rows = self._rows(Q["seen_devices"], {"limit": limit})
-        return Newest(rows[0][-1] if rows else 0, tuple(SeenDevice(*r[:-1]) for r in rows))
-
-    def device_states(self, keys: Sequence[str]) -> dict[str, DeviceState]:
-        rows = self._rows(Q["device_states"], {"keys": list(keys)})
-        return {key: DeviceState.from_json(json.loads(state)) for key, state in rows}
-
-    def refusals(self, limit: int = 50) -> Newest[EventRow]:
-        def read(conn: psycopg.Cursor[Any]) -> tuple[list[Any], int]:
-            rows = conn.execute(Q["refusals"], {"limit": limit}).fetchall()
-            return rows, _one(conn.execute(Q["count_refusals"], {}))[0]
-
-        rows, total = self._db.run(read)  # the rows and their count from one snapshot
-        return Newest(total, tuple(EventRow(*r) for r in rows))
 
     # -- device registry -----------------------------------------------------------------------
 

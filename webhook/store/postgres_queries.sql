@@ -131,15 +131,10 @@ SELECT MIN(GREATEST(COALESCE(o.busy_until, 0),
   FROM open_devices AS o JOIN events AS e ON e.id = o.head
  WHERE e.state IN ('pending', 'in_flight');
 
--- name: mark_delivered
-UPDATE events
-   SET state = 'delivered', delivered_at = %(now)s, response = %(response)s, lease_until = NULL,
-       attempts = attempts + 1
- WHERE id = %(id)s AND state = 'in_flight'
-   AND (%(claim)s::bigint IS NULL OR claim = %(claim)s::bigint);
-
 -- name: mark_delivered_many
--- mark_delivered for many events in one statement; the ids recorded come back.
+-- The worker's verdicts are each guarded by state AND claim (a worker whose lease expired and
+-- whose row was claimed again must not overwrite the newer worker's outcome); many events in
+-- one statement, the ids recorded come back.
 UPDATE events AS e
    SET state = 'delivered', delivered_at = d.at, response = d.response, lease_until = NULL,
        attempts = e.attempts + 1

@@ -6,9 +6,10 @@ Two shapes: a *query file* of named blocks (``-- name: claim`` up to the next su
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib import resources
 
 _NAME_LINE = re.compile(r"^-- name: ([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
@@ -28,6 +29,13 @@ def named_queries(text: str) -> dict[str, str]:
             raise ValueError(f"query {name!r} is defined twice")
         queries[name] = body.strip()
     return queries
+
+
+@functools.cache
+def query_file(relative_path: str) -> Mapping[str, str]:
+    """:func:`named_queries` of a query file of this package, read once for every module that
+    runs its statements."""
+    return named_queries(read_text(relative_path))
 
 
 def sqlite_statements(script: str) -> Iterator[str]:

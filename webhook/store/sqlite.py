@@ -27,28 +27,21 @@ from webhook.store.base import (
 )
 from webhook.store.migrations import migrate_sqlite, shipped_migrations
 from webhook.store.records import (
-    EVENT_STATES,
-    UPLINK_STATUSES,
     DeviceLink,
     EventRow,
-    EventState,
-    Newest,
-    SeenDevice,
-    StoredUplink,
     UplinkRecord,
-    UplinkStatus,
     merged_warnings,
-    stored_uplink,
     uplink_params,
 )
-from webhook.store.sql_files import named_queries, read_text
+from webhook.store.sql_files import query_file
 from webhook.store.sqlite_checks import integrity_problem, schema_problem
 from webhook.store.sqlite_connections import Connections
+from webhook.store.sqlite_inspection import SqliteInspection
 
 if sqlite3.sqlite_version_info < (3, 35, 0):  # UPDATE ... RETURNING is what makes claim atomic
     raise ImportError(f"webhook.store needs SQLite >= 3.35, found {sqlite3.sqlite_version}")
 
-Q = named_queries(read_text("sqlite_queries.sql"))
+Q = query_file("sqlite_queries.sql")
 
 
 class _Reader:
@@ -70,16 +63,7 @@ class _Reader:
         return None if row is None else str(row[0])
 
 
-def _delivered_params(each: DeliveredEvent) -> dict[str, Any]:
-    return {
-        "id": each.event_id,
-        "response": each.response_json,
-        "now": each.delivered_at,
-        "claim": each.claim,
-    }
-
-
-class SqliteStore:
+class SqliteStore(SqliteInspection):
     """:class:`Store` on one SQLite file, shared by threads and processes on one host.
 
     Connections: one per thread, WAL, ``synchronous=FULL``, writes in ``BEGIN IMMEDIATE``
@@ -240,7 +224,7 @@ class SqliteStore:
     ) -> bool:
         """Record AURA's 2xx. False if the row is no longer ours (lease lost)."""
         delivered = DeliveredEvent(event_id, response_json, now, claim)
-        return self._update(Q["mark_delivered"], _delivered_params(delivered))
+        return event_id in self.mark_delivered_many([delivered])
 
     def mark_delivered_many(self, delivered: Sequence[DeliveredEvent]) -> set[int]:
         """:meth:`mark_delivered` for each, in one transaction; returns the ids recorded."""
@@ -248,11 +232,17 @@ class SqliteStore:
             return set()
 
         def mark(conn: sqlite3.Connection) -> set[int]:
-            return {
-                each.event_id
-                for each in delivered
-                if conn.execute(Q["mark_delivered"], _delivered_params(each)).rowcount == 1
-            }
+            recorded = set()
+            for each in delivered:
+                params = {
+                    "id": each.event_id,
+                    "response": each.response_json,
+                    "now": each.delivered_at,
+                    "claim": each.claim,
+                }
+                if conn.execute(Q["mark_delivered"], params).rowcount == 1:
+                    recorded.add(each.event_id)
+            return recorded
 
         return self._db.batched(mark)
 
@@ -352,64 +342,6 @@ class SqliteStore:
         with self._db.read() as conn:
             events, uplinks = conn.execute(Q["prunable"], {"older_than": older_than}).fetchone()
         return PruneCount(uplinks=int(uplinks), events=int(events))
-
-    # -- inspection ----------------------------------------------------------------------------
-
-    def status(self) -> dict[str, Any]:
-        """Counts by event state and uplink status, and the age of the oldest open event."""
-        with self._db.read() as conn:
-            events = dict.fromkeys(EVENT_STATES, 0)
-            events.update(conn.execute(Q["count_events_by_state"]))
-            uplinks = dict.fromkeys(UPLINK_STATUSES, 0)
-            uplinks.update(conn.execute(Q["count_uplinks_by_status"]))
-            oldest = conn.execute(Q["oldest_open_event"]).fetchone()[0]
-        return {
-            "events": events,
-            "uplinks": uplinks,
-            "oldest_undelivered_age_s": None if oldest is None else self.clock() - oldest,
-        }
-
-    def get_event(self, event_id: int) -> EventRow | None:
-        row = self._db.conn().execute(Q["get_event"], {"id": event_id}).fetchone()
-        return None if row is None else EventRow(*row)
-
-    def list_events(self, state: EventState | None = None, limit: int = 50) -> list[EventRow]:
-        """Newest first."""
-        rows = self._db.conn().execute(Q["list_events"], {"state": state, "limit": limit})
-        return [EventRow(*r) for r in rows]
-
-    def list_uplinks(
-        self, status: UplinkStatus | None = None, limit: int = 50
-    ) -> list[StoredUplink]:
-        """Newest first."""
-        rows = self._db.conn().execute(Q["list_uplinks"], {"status": status, "limit": limit})
-        return [stored_uplink(r) for r in rows]
-
-    def undecodable_uplinks(self, limit: int = 1000) -> list[StoredUplink]:
-        """Oldest first: the order to re-decode them in."""
-        rows = self._db.conn().execute(Q["undecodable_uplinks"], {"limit": limit})
-        return [stored_uplink(r) for r in rows]
-
-    def get_uplink(self, uplink_id: int) -> StoredUplink | None:
-        row = self._db.conn().execute(Q["get_uplink"], {"id": uplink_id}).fetchone()
-        return None if row is None else stored_uplink(row)
-
-    def seen_devices(self, limit: int = 50) -> Newest[SeenDevice]:
-        """The network devices of the stored uplinks, the one heard from last first."""
-        rows = self._db.conn().execute(Q["seen_devices"], {"limit": limit}).fetchall()
-        return Newest(rows[0][-1] if rows else 0, tuple(SeenDevice(*r[:-1]) for r in rows))
-
-    def device_states(self, keys: Sequence[str]) -> dict[str, DeviceState]:
-        params = {"keys": json.dumps(list(keys))}
-        rows = self._db.conn().execute(Q["device_states"], params)
-        return {key: DeviceState.from_json(json.loads(state)) for key, state in rows}
-
-    def refusals(self, limit: int = 50) -> Newest[EventRow]:
-        """Events not delivered whose last answer from AURA was a 4xx, newest first."""
-        with self._db.read() as conn:  # the rows and their count from one snapshot
-            rows = conn.execute(Q["refusals"], {"limit": limit}).fetchall()
-            (total,) = conn.execute(Q["count_refusals"]).fetchone()
-        return Newest(total, tuple(EventRow(*r) for r in rows))
 
     # -- device registry -----------------------------------------------------------------------
 
