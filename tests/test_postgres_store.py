@@ -35,7 +35,7 @@ from webhook_support import (
 
 from decoders.aura import DeviceEvent, DeviceState
 from webhook.errors import StoreError
-from webhook.store import Plan, TxReader, UplinkRecord
+from webhook.store import Plan, PlanReads, TxReader, UplinkRecord
 from webhook.store.migrations import shipped_migrations
 from webhook.store.postgres import PostgresStore
 
@@ -113,10 +113,14 @@ def test_a_database_from_a_newer_version_is_refused(url: str) -> None:
         PostgresStore(url, pool_size=1)
 
 
-def test_two_instances_see_an_alarms_rising_edge_once(url: str) -> None:
-    """Two stores (two instances), eight threads each, forty uplinks of one device with an
-    alarm, all at once: the device's row lock makes them plan one after the other, so exactly
-    one opens a callout and every uplink is stored."""
+@pytest.mark.parametrize("declared", [True, False], ids=["reads-declared", "reads-unknown"])
+def test_two_instances_see_an_alarms_rising_edge_once(url: str, declared: bool) -> None:
+    """Two stores (two instances), eight threads each, eighty uplinks of one device with an
+    alarm, all at once: a write over a state that moved fails and plans again, and a device
+    that keeps moving is locked, so exactly one opens a callout and every uplink is stored.
+    With the reads declared the state comes from the ingest's first statement, else from a
+    query of its own."""
+    reads = PlanReads(device_key="1:D1") if declared else None
     stores = [PostgresStore(url, pool_size=8) for _ in range(2)]
     barrier = threading.Barrier(16)
     results: list = []
@@ -127,7 +131,7 @@ def test_two_instances_see_an_alarms_rising_edge_once(url: str) -> None:
         barrier.wait(timeout=30)
         for n in range(5):
             key = f"sigfox:D1:{worker}:{n}"
-            result = store.ingest(record(key), rising_edge("1:D1"))
+            result = store.ingest(record(key), rising_edge("1:D1"), reads)
             with lock:
                 results.append(result)
 
@@ -144,6 +148,63 @@ def test_two_instances_see_an_alarms_rising_edge_once(url: str) -> None:
     finally:
         for store in stores:
             store.close()
+
+
+def test_a_state_that_moves_while_the_plan_runs_is_planned_again(url: str) -> None:
+    """Instance A plans an alarm on a device without a callout; before A writes, instance B
+    stores another alarm of the device and opens one. A's write must not land over B's state:
+    it fails whole, A plans again, sees the callout open, and adds no second one."""
+    a, b = PostgresStore(url, pool_size=2), PostgresStore(url, pool_size=2)
+    runs: list[bool] = []
+    edge = rising_edge("1:D1")
+
+    def plan(reader: TxReader) -> Plan:
+        runs.append(reader.state("1:D1").callout_open)
+        if len(runs) == 1:
+            b.ingest(record("sigfox:D1:b"), rising_edge("1:D1"), PlanReads(device_key="1:D1"))
+        return edge(reader)
+
+    try:
+        result = a.ingest(record("sigfox:D1:a"), plan, PlanReads(device_key="1:D1"))
+        assert runs == [False, True]
+        assert not result.duplicate and result.event_ids == ()
+        assert a.status()["uplinks"]["decoded"] == 2 and a.status()["events"]["pending"] == 1
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_device_whose_state_keeps_moving_is_planned_under_its_row_lock(url: str) -> None:
+    """Three writes in a row find the state moved: the fourth plan runs in a transaction that
+    holds the device's row lock (another connection cannot take it), and its write lands."""
+    a, b = PostgresStore(url, pool_size=2), PostgresStore(url, pool_size=2)
+    b.ingest(record("sigfox:D1:first"), rising_edge("1:D1"))
+    lock_taken: list[bool] = []
+
+    def plan(reader: TxReader) -> Plan:
+        state = reader.state("1:D1")
+        run = len(lock_taken) + 1
+        with psycopg.connect(url, autocommit=True) as other:
+            try:
+                other.execute("SELECT 1 FROM devices WHERE device_key = '1:D1' FOR UPDATE NOWAIT")
+                lock_taken.append(True)
+            except psycopg.errors.LockNotAvailable:
+                lock_taken.append(False)
+        if run <= 3:  # another instance moves the state on under this plan
+            b.ingest(record(f"sigfox:D1:b{run}"), lambda r: moved(r, run))
+        return Plan(status="decoded", states={"1:D1": state})
+
+    def moved(reader: TxReader, run: int) -> Plan:
+        return Plan(status="decoded", states={"1:D1": DeviceState(callout_open=run % 2 == 0)})
+
+    try:
+        result = a.ingest(record("sigfox:D1:a"), plan, PlanReads(device_key="1:D1"))
+        assert lock_taken == [True, True, True, False]
+        assert not result.duplicate
+        assert a.status()["uplinks"]["decoded"] == 5
+    finally:
+        a.close()
+        b.close()
 
 
 def test_one_callback_given_to_two_instances_at_once_is_stored_once(url: str) -> None:

@@ -21,7 +21,15 @@ from decoders.errors import DecodeError, EnvelopeError
 from decoders.mapping import events_for
 from decoders.templates import Template, select_template
 from decoders.types import Battery, Location, Message, Status, Uplink, UplinkWarning
-from webhook.store import IngestResult, Plan, PlanFn, StoredUplink, TxReader, UplinkRecord
+from webhook.store import (
+    IngestResult,
+    Plan,
+    PlanFn,
+    PlanReads,
+    StoredUplink,
+    TxReader,
+    UplinkRecord,
+)
 
 log = logging.getLogger("aura_uplink.ingest")
 IGNORED = Plan(status="ignored")
@@ -43,6 +51,8 @@ class Prepared:
     warnings: tuple[UplinkWarning, ...] = ()
     # What the plan stores the uplink as, for /metrics (the plan runs inside the transaction).
     status: str = "decoded"
+    # What the plan will read, for the store to fetch ahead (None: it reads nothing).
+    reads: PlanReads | None = None
 
 
 def plan_uplink(
@@ -82,15 +92,16 @@ def plan_uplink(
             log.exception("decoder %s failed on %s", template.model.id, uplink.payload.hex())
             return _undecodable(f"internal decoder error: {error!r}", template)
 
+    # The key of the device's state and queue comes from the template's rule, so it stays the
+    # same when the device is linked later; the events carry AURA's deviceId.
+    device_key = f"{template.device_type_id}:{template.device_id.derive(uplink.device)}"
+
     def plan(reader: TxReader) -> Plan:
         meaning = messages
         if partner_key is not None and reader.uplink_exists(partner_key):
             meaning = ()  # the partner callback already acted on this radio message
         if uplink.network_location is not None:
             meaning = (*meaning, Location(uplink.network_location))
-        # The key of the device's state and queue comes from the template's rule, so it stays
-        # the same when the device is linked later; the events carry AURA's deviceId.
-        device_key = f"{template.device_type_id}:{template.device_id.derive(uplink.device)}"
         events, state = events_for(
             template,
             uplink.device,
@@ -109,7 +120,8 @@ def plan_uplink(
             states={device_key: state},
         )
 
-    return Prepared(plan, warnings=warnings)
+    reads = PlanReads(device_key, uplink.device, partner_key)
+    return Prepared(plan, warnings=warnings, reads=reads)
 
 
 def log_warnings(uplink: Uplink, result: IngestResult) -> None:

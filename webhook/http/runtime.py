@@ -44,7 +44,7 @@ class Runtime:
         prepared = plan_uplink(uplink, template, now=uplink.received_at, partner_key=partner_key)
         if prepared.warnings:  # the decoder's, kept beside the envelope's
             uplink = replace(uplink, warnings=(*uplink.warnings, *prepared.warnings))
-        result = self.store.ingest(UplinkRecord.from_uplink(uplink), prepared.plan)
+        result = self.store.ingest(UplinkRecord.from_uplink(uplink), prepared.plan, prepared.reads)
         failpoint("after-ingest-commit")
         model = None if template is None else template.model.id
         self.metrics.uplink_stored(uplink, result, prepared.status, model, uplink.warnings)

@@ -91,8 +91,9 @@ class PruneCount:
 
 
 class TxReader(Protocol):
-    """Reads a plan may make; they run inside the ingest transaction, so they are consistent
-    with what the plan's result will be written over."""
+    """Reads a plan may make. A plan's result is never written over a device state other than
+    the one it read: SQLite reads inside the write's transaction; PostgreSQL writes each state
+    only over the one read, else plans again (``PostgresStore.ingest``)."""
 
     def state(self, device_key: str) -> DeviceState: ...
 
@@ -101,6 +102,17 @@ class TxReader(Protocol):
     def linked_device_id(self, network_id: str) -> str | None:
         """AURA's ``deviceId`` for the device the network calls ``network_id``, if linked."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReads:
+    """What a plan is going to read, known before it runs. A store whose every read is a round
+    trip (PostgreSQL) fetches these with its duplicate check, in one statement; the plan's
+    reader still answers any other read, one query each."""
+
+    device_key: str | None = None
+    network_id: str | None = None
+    partner_key: str | None = None
 
 
 #: Computes the plan inside the ingest transaction. A store may commit several callers' writes
@@ -113,7 +125,9 @@ PlanFn = Callable[[TxReader], Plan]
 class Store(Protocol):
     """What the routes, the delivery worker and the CLI need from a store."""
 
-    def ingest(self, record: UplinkRecord, plan: PlanFn) -> IngestResult: ...
+    def ingest(
+        self, record: UplinkRecord, plan: PlanFn, reads: PlanReads | None = None
+    ) -> IngestResult: ...
     def claim(self, now: float, lease_s: float, limit: int) -> list[EventRow]: ...
     def mark_delivered(
         self, event_id: int, response_json: str, now: float, *, claim: int | None = None

@@ -10,9 +10,12 @@ PostgreSQL itself rather than by one writer lock (how :class:`SqliteStore` keeps
 * **Per-device FIFO with a lease**: ``claim`` locks the heads it takes ``FOR UPDATE SKIP
   LOCKED`` in one short statement (see ``postgres_queries.sql``), then the lease of DESIGN §14
   takes over: renewed while the send is in flight, no transaction or connection held across it.
-* **Per-device state under a row lock**: ingest locks the device's row before the plan reads
-  its state, so two uplinks of one device are planned one after the other, whichever instance
-  took each.
+* **Per-device state written over what was read**: an ingest writes a device's state only
+  over the state its plan read, in the one statement that stores the uplink; if another
+  instance changed it in between, that statement fails whole and the plan runs again on the new
+  state. After three such failures the ingest locks the device's row before reading instead.
+  Either way two uplinks of one device are never both planned on the same state, whichever
+  instance took each.
 
 Statements: ``postgres_queries.sql``, by name. Schema: ``migrations/postgresql/``.
 """
@@ -35,6 +38,7 @@ from webhook.store.base import (
     IngestResult,
     Plan,
     PlanFn,
+    PlanReads,
     PruneCount,
     idempotency_key,
 )
@@ -51,6 +55,8 @@ from webhook.store.records import (
 from webhook.store.sql_files import query_file
 
 Q = query_file("postgres_queries.sql")
+# Unlocked ingests tried before one that locks the device's row (PostgresStore.ingest).
+_UNLOCKED_TRIES = 3
 _TABLES = ("uplinks", "events", "devices", "device_links", "probes", "schema_migrations")
 
 
@@ -69,32 +75,70 @@ def _schema_version(conn: psycopg.Cursor[Any]) -> Any:
 
 
 class _Duplicate(AuraUplinkError):
-    """Raised inside an ingest transaction that lost the race for its dedup key: rolls it back.
-    Never leaves :meth:`PostgresStore.ingest`."""
+    """An ingest lost the race for its dedup key: nothing of it was written. Never leaves
+    :meth:`PostgresStore.ingest`."""
 
 
 class _Reader:
-    """:class:`webhook.store.TxReader` inside an ingest transaction."""
+    """:class:`webhook.store.TxReader` for an ingest. ``locked``: inside the ingest transaction,
+    each device's row locked before its state is read (made first if new). Otherwise reads in
+    autocommit, answered from ``ahead`` (the ``ingest_reads`` row) where it has the key; either
+    way each state read is kept in :attr:`read_states`, which the write must find unchanged."""
 
-    def __init__(self, conn: psycopg.Cursor[Any], now: float) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Cursor[Any],
+        now: float,
+        *,
+        locked: bool,
+        reads: PlanReads | None = None,
+        ahead: tuple[Any, ...] = (None, None, None, False),
+    ) -> None:
         self._conn = conn
         self._now = now
+        self._locked = locked
+        self._reads = reads or PlanReads()
+        self._ahead = ahead
+        #: device key -> its state's text as read (None: no row).
+        self.read_states: dict[str, str | None] = {}
 
     def state(self, device_key: str) -> DeviceState:
+        if device_key not in self.read_states:
+            self.read_states[device_key] = self._read_state(device_key)
+        text = self.read_states[device_key]
+        return DeviceState.from_json(None if text is None else json.loads(text))
+
+    def _read_state(self, device_key: str) -> str | None:
         params = {"device_key": device_key, "now": self._now}
+        if not self._locked:
+            if device_key == self._reads.device_key:
+                return self._ahead[1]  # type: ignore[no-any-return]
+            row = self._conn.execute(Q["device_state"], params).fetchone()
+            return None if row is None else row[0]
         row = self._conn.execute(Q["lock_device"], params).fetchone()
         if row is None:
             self._conn.execute(Q["make_device"], params)
             row = one_row(self._conn.execute(Q["lock_device"], params))
-        return DeviceState.from_json(json.loads(row[0]))
+        return row[0]  # type: ignore[no-any-return]
 
     def uplink_exists(self, dedup_key: str) -> bool:
+        if not self._locked and dedup_key == self._reads.partner_key:
+            return bool(self._ahead[3])
         row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key}).fetchone()
         return row is not None
 
     def linked_device_id(self, network_id: str) -> str | None:
-        row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
-        return None if row is None else str(row[0])
+        if not self._locked and network_id == self._reads.network_id:
+            linked = self._ahead[2]
+        else:
+            row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
+            linked = None if row is None else row[0]
+        return None if linked is None else str(linked)
+
+
+class _StateMoved(AuraUplinkError):
+    """The device state an unlocked ingest's plan read changed before its write, so the write
+    failed whole. Never leaves :meth:`PostgresStore.ingest` (it plans again, or locks)."""
 
 
 class PostgresStore(PostgresInspection):
@@ -145,26 +189,56 @@ class PostgresStore(PostgresInspection):
 
     # -- ingest --------------------------------------------------------------------------------
 
-    def ingest(self, record: UplinkRecord, plan: PlanFn) -> IngestResult:
+    def ingest(
+        self, record: UplinkRecord, plan: PlanFn, reads: PlanReads | None = None
+    ) -> IngestResult:
         """Store ``record`` and what ``plan`` makes of it, atomically, unless already stored.
-        ``plan`` may run more than once (a deadlock or a serialization failure is retried)."""
+        ``plan`` may run more than once (a state that moved, a deadlock): it is safe to repeat.
+
+        First without a transaction: one statement reads what ``reads`` names along with the
+        duplicate check, the plan runs, and one statement writes it all, over the states the
+        plan read or not at all (``insert_uplink_and_events``). Two round trips instead of six
+        (BEGIN, four reads, COMMIT): on this machine the service's own CPU per callback is what
+        limits ingest, and psycopg's share of it is mostly per statement. Where the device's
+        state keeps moving under it (many uplinks of one device at once), the ingest falls back
+        to a transaction that locks the device's row first, so it never starves."""
         params = uplink_params(record, self.clock())
 
-        def ingest(conn: psycopg.Cursor[Any]) -> IngestResult:
-            # Looked up first: a duplicate (a network's retry) must not even run the plan.
+        def unlocked(conn: psycopg.Cursor[Any]) -> IngestResult:
+            keys = reads or PlanReads()
+            ahead = one_row(
+                conn.execute(
+                    Q["ingest_reads"],
+                    {
+                        "dedup_key": record.dedup_key,
+                        "device_key": keys.device_key,
+                        "network_id": keys.network_id,
+                        "partner_key": keys.partner_key,
+                    },
+                )
+            )
+            if ahead[0] is not None:
+                return IngestResult(True, ahead[0], self._event_ids(conn, ahead[0]))
+            reader = _Reader(conn, self.clock(), locked=False, reads=reads, ahead=ahead)
+            try:
+                return self._write(conn, params, plan(reader), reader)
+            except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
+                raise _StateMoved from None
+
+        def locked(conn: psycopg.Cursor[Any]) -> IngestResult:
             row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
-            outcome = plan(_Reader(conn, self.clock()))
-            # The uplink, its events and the device states in one statement (one round trip).
-            written = params | outcome.outcome_params() | self._writes(record.dedup_key, outcome)
-            uplink_id, ids = one_row(conn.execute(Q["insert_uplink_and_events"], written))
-            if uplink_id is None:
-                raise _Duplicate
-            return IngestResult(False, uplink_id, tuple(ids))
+            reader = _Reader(conn, self.clock(), locked=True)
+            return self._write(conn, params, plan(reader), reader)
 
         try:
-            return self._db.run(ingest)
+            for _ in range(_UNLOCKED_TRIES):
+                try:
+                    return self._db.run(unlocked, atomic=False)
+                except _StateMoved:
+                    continue
+            return self._db.run(locked)
         except _Duplicate:
             # Another instance committed this key while we planned; report its rows.
             def earlier(conn: psycopg.Cursor[Any]) -> IngestResult:
@@ -173,6 +247,23 @@ class PostgresStore(PostgresInspection):
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
 
             return self._db.run(earlier, atomic=False)
+
+    def _write(
+        self, conn: psycopg.Cursor[Any], params: dict[str, Any], plan: Plan, reader: _Reader
+    ) -> IngestResult:
+        """The uplink, its events and the device states in one statement (one round trip)."""
+        for device_key in plan.states:
+            reader.state(device_key)  # a state written unread is read now, to write over it
+        written = (
+            params
+            | plan.outcome_params()
+            | self._writes(params["dedup_key"], plan)
+            | {"read_states": [reader.read_states[key] for key in plan.states]}
+        )
+        uplink_id, ids, _ = one_row(conn.execute(Q["insert_uplink_and_events"], written))
+        if uplink_id is None:
+            raise _Duplicate
+        return IngestResult(False, uplink_id, tuple(ids))
 
     def _writes(self, dedup_key: str, plan: Plan) -> dict[str, Any]:
         """The plan's events and device states as the array parameters of the statements that
@@ -217,7 +308,7 @@ class PostgresStore(PostgresInspection):
             status, dedup_key = row
             if status != "undecodable":
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
-            outcome = plan(_Reader(conn, self.clock()))
+            outcome = plan(_Reader(conn, self.clock(), locked=True))
             conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | outcome.outcome_params())
             if warnings:
                 (stored,) = one_row(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))

@@ -13,11 +13,28 @@ SELECT status, dedup_key FROM uplinks WHERE id = %(id)s FOR UPDATE;
 -- name: event_ids_of_uplink
 SELECT id FROM events WHERE uplink_id = %(uplink_id)s ORDER BY position;
 
+-- name: ingest_reads
+-- An ingest's reads in one round trip, before its plan runs (no transaction, no lock): the
+-- duplicate check, then what the plan said it would read (webhook.store.PlanReads). A NULL key
+-- finds nothing.
+SELECT (SELECT id FROM uplinks WHERE dedup_key = %(dedup_key)s),
+       (SELECT state FROM devices WHERE device_key = %(device_key)s),
+       (SELECT device_id FROM device_links WHERE network_id = %(network_id)s),
+       EXISTS (SELECT 1 FROM uplinks WHERE dedup_key = %(partner_key)s);
+
+-- name: device_state
+SELECT state FROM devices WHERE device_key = %(device_key)s;
+
 -- name: insert_uplink_and_events
 -- A new uplink, its events (in position order: the order AURA must see them) and the device
 -- states the plan changed, in one statement. ON CONFLICT: another instance stored the same
--- callback since this transaction looked; then nothing is written (events and states hang on
--- the uplink's row), NULL comes back and the caller reports a duplicate.
+-- callback since the plan's reads; then nothing is written (events and states hang on the
+-- uplink's row), NULL comes back and the caller reports a duplicate.
+-- Each state is written only over the one the plan read (read_states; NULL: no row then): a
+-- row another writer changed meanwhile is not matched (an UPDATE waits for that writer's commit,
+-- then looks again), and the last line fails the whole statement, so nothing of it stays and
+-- the caller plans again. Under the device's row lock (PostgresStore's fallback) it always
+-- matches.
 WITH uplink AS (
     INSERT INTO uplinks (network, dedup_key, device, received_at, payload_hex, port, sequence,
                          raw_json, status, error, model, template, stored_at, warnings_json)
@@ -37,16 +54,28 @@ WITH uplink AS (
            AS e (device_key, position, idempotency_key, body, action)
      ORDER BY e.position
     RETURNING id
-), new_states AS (
+), planned AS (
+    SELECT s.device_key, s.state, s.read_state
+      FROM uplink,
+           unnest(%(state_keys)b::text[], %(states)b::text[], %(read_states)b::text[])
+           AS s (device_key, state, read_state)
+), made_states AS (
     INSERT INTO devices (device_key, state, updated_at)
-    SELECT d.device_key, d.state, %(now)s
-      FROM uplink, unnest(%(state_keys)b::text[], %(states)b::text[]) AS d (device_key, state)
-    ON CONFLICT (device_key) DO UPDATE SET state = excluded.state,
-                                           updated_at = excluded.updated_at
+    SELECT device_key, state, %(now)s FROM planned WHERE read_state IS NULL
+    ON CONFLICT (device_key) DO NOTHING
+    RETURNING device_key
+), changed_states AS (
+    UPDATE devices SET state = planned.state, updated_at = %(now)s
+      FROM planned
+     WHERE devices.device_key = planned.device_key AND devices.state = planned.read_state
+    RETURNING devices.device_key
 )
 SELECT (SELECT id FROM uplink),
        -- Identity values are drawn in the order the rows are inserted: by position.
-       ARRAY(SELECT id FROM new_events ORDER BY id);
+       ARRAY(SELECT id FROM new_events ORDER BY id),
+       CASE WHEN (SELECT count(*) FROM made_states) + (SELECT count(*) FROM changed_states)
+                 < (SELECT count(*) FROM planned)
+            THEN aura_uplink_state_moved(%(state_keys)b::text[]) END;
 
 -- name: set_uplink_outcome
 UPDATE uplinks SET status = %(status)s, error = %(error)s, model = %(model)s,

@@ -22,6 +22,7 @@ from webhook.store.base import (
     IngestResult,
     Plan,
     PlanFn,
+    PlanReads,
     PruneCount,
     idempotency_key,
 )
@@ -121,8 +122,11 @@ class SqliteStore(SqliteInspection):
 
     # -- ingest --------------------------------------------------------------------------------
 
-    def ingest(self, record: UplinkRecord, plan: PlanFn) -> IngestResult:
+    def ingest(
+        self, record: UplinkRecord, plan: PlanFn, reads: PlanReads | None = None
+    ) -> IngestResult:
         """Store ``record`` and what ``plan`` makes of it, atomically, unless already stored.
+        ``reads`` is not used: a read here is a call into SQLite, with no round trip to save.
 
         ``plan`` runs inside the transaction (it reads device state through its argument) and
         must not do I/O; if it raises, nothing is written and the exception propagates. It may
