@@ -31,7 +31,6 @@ from typing import Any
 
 import psycopg
 
-from decoders.aura import DeviceState
 from decoders.errors import AuraUplinkError
 from webhook.store.base import (
     DeliveredEvent,
@@ -45,6 +44,7 @@ from webhook.store.base import (
 from webhook.store.migrations import shipped_migrations
 from webhook.store.postgres_connections import Connections
 from webhook.store.postgres_inspection import PostgresInspection, one_row
+from webhook.store.postgres_reader import IngestReader
 from webhook.store.records import (
     DeviceLink,
     EventRow,
@@ -77,63 +77,6 @@ def _schema_version(conn: psycopg.Cursor[Any]) -> Any:
 class _Duplicate(AuraUplinkError):
     """An ingest lost the race for its dedup key: nothing of it was written. Never leaves
     :meth:`PostgresStore.ingest`."""
-
-
-class _Reader:
-    """:class:`webhook.store.TxReader` for an ingest. ``locked``: inside the ingest transaction,
-    each device's row locked before its state is read (made first if new). Otherwise reads in
-    autocommit, answered from ``ahead`` (the ``ingest_reads`` row) where it has the key; either
-    way each state read is kept in :attr:`read_states`, which the write must find unchanged."""
-
-    def __init__(
-        self,
-        conn: psycopg.Cursor[Any],
-        now: float,
-        *,
-        locked: bool,
-        reads: PlanReads | None = None,
-        ahead: tuple[Any, ...] = (None, None, None, False),
-    ) -> None:
-        self._conn = conn
-        self._now = now
-        self._locked = locked
-        self._reads = reads or PlanReads()
-        self._ahead = ahead
-        #: device key -> its state's text as read (None: no row).
-        self.read_states: dict[str, str | None] = {}
-
-    def state(self, device_key: str) -> DeviceState:
-        if device_key not in self.read_states:
-            self.read_states[device_key] = self._read_state(device_key)
-        text = self.read_states[device_key]
-        return DeviceState.from_json(None if text is None else json.loads(text))
-
-    def _read_state(self, device_key: str) -> str | None:
-        params = {"device_key": device_key, "now": self._now}
-        if not self._locked:
-            if device_key == self._reads.device_key:
-                return self._ahead[1]  # type: ignore[no-any-return]
-            row = self._conn.execute(Q["device_state"], params).fetchone()
-            return None if row is None else row[0]
-        row = self._conn.execute(Q["lock_device"], params).fetchone()
-        if row is None:
-            self._conn.execute(Q["make_device"], params)
-            row = one_row(self._conn.execute(Q["lock_device"], params))
-        return row[0]  # type: ignore[no-any-return]
-
-    def uplink_exists(self, dedup_key: str) -> bool:
-        if not self._locked and dedup_key == self._reads.partner_key:
-            return bool(self._ahead[3])
-        row = self._conn.execute(Q["uplink_id_by_key"], {"dedup_key": dedup_key}).fetchone()
-        return row is not None
-
-    def linked_device_id(self, network_id: str) -> str | None:
-        if not self._locked and network_id == self._reads.network_id:
-            linked = self._ahead[2]
-        else:
-            row = self._conn.execute(Q["linked_device_id"], {"network_id": network_id}).fetchone()
-            linked = None if row is None else row[0]
-        return None if linked is None else str(linked)
 
 
 class _StateMoved(AuraUplinkError):
@@ -219,7 +162,7 @@ class PostgresStore(PostgresInspection):
             )
             if ahead[0] is not None:
                 return IngestResult(True, ahead[0], self._event_ids(conn, ahead[0]))
-            reader = _Reader(conn, self.clock(), locked=False, reads=reads, ahead=ahead)
+            reader = IngestReader(conn, self.clock(), locked=False, reads=reads, ahead=ahead)
             try:
                 return self._write(conn, params, plan(reader), reader)
             except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected):
@@ -229,7 +172,7 @@ class PostgresStore(PostgresInspection):
             row = conn.execute(Q["uplink_id_by_key"], {"dedup_key": record.dedup_key}).fetchone()
             if row is not None:
                 return IngestResult(True, row[0], self._event_ids(conn, row[0]))
-            reader = _Reader(conn, self.clock(), locked=True)
+            reader = IngestReader(conn, self.clock(), locked=True)
             return self._write(conn, params, plan(reader), reader)
 
         try:
@@ -249,7 +192,7 @@ class PostgresStore(PostgresInspection):
             return self._db.run(earlier, atomic=False)
 
     def _write(
-        self, conn: psycopg.Cursor[Any], params: dict[str, Any], plan: Plan, reader: _Reader
+        self, conn: psycopg.Cursor[Any], params: dict[str, Any], plan: Plan, reader: IngestReader
     ) -> IngestResult:
         """The uplink, its events and the device states in one statement (one round trip)."""
         for device_key in plan.states:
@@ -308,7 +251,7 @@ class PostgresStore(PostgresInspection):
             status, dedup_key = row
             if status != "undecodable":
                 return IngestResult(True, uplink_id, self._event_ids(conn, uplink_id))
-            outcome = plan(_Reader(conn, self.clock(), locked=True))
+            outcome = plan(IngestReader(conn, self.clock(), locked=True))
             conn.execute(Q["set_uplink_outcome"], {"id": uplink_id} | outcome.outcome_params())
             if warnings:
                 (stored,) = one_row(conn.execute(Q["uplink_warnings"], {"id": uplink_id}))
