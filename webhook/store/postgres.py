@@ -195,13 +195,11 @@ class PostgresStore(PostgresInspection):
         self, conn: psycopg.Cursor[Any], params: dict[str, Any], plan: Plan, reader: IngestReader
     ) -> IngestResult:
         """The uplink, its events and the device states in one statement (one round trip)."""
-        for device_key in plan.states:
-            reader.state(device_key)  # a state written unread is read now, to write over it
         written = (
             params
             | plan.outcome_params()
             | self._writes(params["dedup_key"], plan)
-            | {"read_states": [reader.read_states[key] for key in plan.states]}
+            | {"read_states": [reader.state_text(key) for key in plan.states]}
         )
         uplink_id, ids, _ = one_row(conn.execute(Q["insert_uplink_and_events"], written))
         if uplink_id is None:

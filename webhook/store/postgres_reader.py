@@ -21,7 +21,7 @@ class IngestReader:
     """:class:`webhook.store.TxReader` for an ingest. ``locked``: inside the ingest transaction,
     each device's row locked before its state is read (made first if new). Otherwise reads in
     autocommit, answered from ``ahead`` (the ``ingest_reads`` row) where it has the key; either
-    way each state read is kept in :attr:`read_states`, which the write must find unchanged."""
+    way each state's text is kept (:meth:`state_text`): the write must find it unchanged."""
 
     def __init__(
         self,
@@ -37,14 +37,18 @@ class IngestReader:
         self._locked = locked
         self._reads = reads or PlanReads()
         self._ahead = ahead
-        #: device key -> its state's text as read (None: no row).
-        self.read_states: dict[str, str | None] = {}
+        self._texts: dict[str, str | None] = {}  # device key -> its state as read
 
     def state(self, device_key: str) -> DeviceState:
-        if device_key not in self.read_states:
-            self.read_states[device_key] = self._read_state(device_key)
-        text = self.read_states[device_key]
+        text = self.state_text(device_key)
         return DeviceState.from_json(None if text is None else json.loads(text))
+
+    def state_text(self, device_key: str) -> str | None:
+        """The device's state as stored when first read in this ingest (None: no row yet),
+        read now if the plan did not: what the write must find unchanged."""
+        if device_key not in self._texts:
+            self._texts[device_key] = self._read_state(device_key)
+        return self._texts[device_key]
 
     def _read_state(self, device_key: str) -> str | None:
         params = {"device_key": device_key, "now": self._now}
