@@ -22,7 +22,11 @@ Figures, once the load has ended and the outbox has drained (bounded by ``DRAIN_
   process: about ``lease_s``, where a fixed 30 s lease made it 30 s and more.
 * **duplicates at AURA per kill**: requests beyond the first for one idempotency key (an event
   AURA received more than once: the process died after AURA acted and before it recorded the
-  answer); target <= 1 per kill.
+  answer); target <= 1 per kill. Beside it, why (:func:`_exposure`): how many of them AURA had
+  received within a second of a kill (in flight; one received earlier would be a receipt that
+  failed, target 0), and the exposure of the run without kills, from a request's arrival at
+  AURA to serve reading its answer, times the sends per second: the duplicates a kill at a
+  random instant costs when AURA keeps no idempotency key.
 
 Baseline, measured in the same run: the same load on a fresh data directory with no kill (its
 p99, the ratio). If the baseline's own p99 is far above the target, the machine cannot deliver
@@ -64,6 +68,10 @@ TARGET_LOST = 0
 TARGET_P99_S = 5.0
 TARGET_DUPLICATES_PER_KILL = 1.0
 TARGET_STRANDED_S = 5.0  # "within a few seconds of the restart", not after a 30 s lease
+# A request that reached AURA this long before a kill had its answer back, or timed out, long
+# before: its duplicate was not one in flight at the kill.
+IN_FLIGHT_S = 1.0
+KILL_SLACK_S = 0.1
 
 
 def plan(quick: bool) -> dict[str, float]:
@@ -123,10 +131,17 @@ class Stored:
             #: uplink dedup key -> its events' idempotency keys
             self.events: dict[str, list[str]] = {}
             self.states: Counter[str] = Counter()
-            joined = "SELECT u.dedup_key, e.idempotency_key, e.state FROM events e JOIN uplinks u"
-            for dedup, key, state in conn.execute(joined + " ON u.id = e.uplink_id"):
+            #: event idempotency key -> when serve read AURA's 2xx (``delivered_at``)
+            self.answered_at: dict[str, float] = {}
+            joined = (
+                "SELECT u.dedup_key, e.idempotency_key, e.state, e.delivered_at"
+                " FROM events e JOIN uplinks u ON u.id = e.uplink_id"
+            )
+            for dedup, key, state, delivered_at in conn.execute(joined):
                 self.events.setdefault(dedup, []).append(key)
                 self.states[state] += 1
+                if delivered_at is not None:
+                    self.answered_at[key] = delivered_at
             # Claimed more often than a verdict was recorded: a process died holding it, and
             # another claimed it once the lease lapsed. (The store's times are wall clock.)
             stranded = "SELECT first_attempt_at, delivered_at FROM events WHERE claim > attempts"
@@ -258,6 +273,7 @@ def analyse(
         if after:
             recovered.append(delivered - after[0])
     return {
+        **_exposure(received, stored.answered_at, kills),
         "requests": len(load["records"]),
         "statuses": load["statuses"],
         "acknowledged": len(acknowledged),
@@ -270,6 +286,52 @@ def analyse(
         "duplicate_requests": sum(n - 1 for n in per_key.values()),
         "events_received_twice_or_more": sum(1 for n in per_key.values() if n > 1),
         "aura_requests": len(received),
+    }
+
+
+def _exposure(
+    received: list[dict[str, Any]], answered_at: dict[str, float], kills: list[float]
+) -> dict[str, Any]:
+    """Why a kill makes AURA see events twice, from the simulator's log and the store.
+
+    AURA documents no idempotency key, so an event whose request has reached AURA and whose
+    answer serve has not yet read is sent again after a kill: that is the exposure, from the
+    request's arrival at the simulator to ``delivered_at`` (serve reads the 2xx; its receipt
+    is written next), for events sent once. It is a lower bound: the time from serve's write
+    to the simulator's route (its HTTP server reading the request) is not seen. Little's law:
+    at a random instant, ``sends/s x mean exposure`` events are exposed, which is what a kill
+    should cost in duplicates; while a backlog keeps every worker sending (after a restart),
+    it approaches the number of workers. Each duplicate is matched with the first kill after
+    its first arrival: one that arrived longer than ``IN_FLIGHT_S`` before it was not in
+    flight, and would be a receipt that failed."""
+    arrivals: dict[str, list[float]] = {}
+    for entry in received:
+        key = entry.get("idempotency_key")
+        if key is not None:
+            arrivals.setdefault(key, []).append(entry["arrived"])
+    exposure = [
+        answered_at[key] - times[0]
+        for key, times in arrivals.items()
+        if len(times) == 1 and key in answered_at
+    ]
+    firsts = sorted(times[0] for times in arrivals.values())
+    span = firsts[-1] - firsts[0] if len(firsts) > 1 else 0.0
+    sends_per_s = sum(len(times) for times in arrivals.values()) / span if span else 0.0
+    mean_s = statistics.fmean(exposure) if exposure else None
+    before_kill = []  # seconds from a duplicate's first arrival to the kill after it
+    for times in arrivals.values():
+        if len(times) > 1:
+            # The kill's time is taken just before the SIGKILL, and the simulator reads a
+            # request the process wrote just before it died a few ms later.
+            after = [kill for kill in kills if kill >= times[0] - KILL_SLACK_S]
+            before_kill.append(after[0] - times[0] if after else math.inf)
+    return {
+        "sends_per_s": sends_per_s,
+        "exposure_s": _seconds(exposure) | {"mean": mean_s},
+        "exposed_at_an_instant": sends_per_s * mean_s if mean_s is not None else None,
+        "duplicates_in_flight": sum(1 for lag in before_kill if lag <= IN_FLIGHT_S),
+        "duplicates_not_in_flight": sum(1 for lag in before_kill if lag > IN_FLIGHT_S),
+        "duplicate_arrived_before_kill_max_s": max(before_kill, default=None),
     }
 
 
@@ -289,6 +351,16 @@ def measure(*, quick: bool = False, **overrides: float) -> list[Row]:
             tmp / "crash", duration, settings["kill_every"], rate, devices, lease_s, **server
         )
     return rows(base, crash, settings)
+
+
+def _ms_value(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000.0
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return "never" if math.isinf(seconds) else f"{seconds * 1000.0:.1f} ms"
 
 
 def _ratio(value: float | None, base: float | None) -> float | None:
@@ -386,6 +458,40 @@ def rows(base: dict[str, Any], crash: dict[str, Any], settings: dict[str, float]
             None,
             f"<= {TARGET_DUPLICATES_PER_KILL:g} per kill",
             verdict(per_kill is not None and per_kill <= TARGET_DUPLICATES_PER_KILL),
+        ),
+        Row(
+            SECTION,
+            f"  duplicates not in flight at a kill ({crash['duplicates_in_flight']} were;"
+            f" latest arrival {_ms(crash['duplicate_arrived_before_kill_max_s'])} before it)",
+            float(crash["duplicates_not_in_flight"]),
+            "events",
+            float(base["duplicates_not_in_flight"]),
+            "no kill",
+            None,
+            "0 (a receipt that failed)",
+            verdict(crash["duplicates_not_in_flight"] == 0),
+        ),
+        Row(
+            SECTION,
+            "  exposure: request at AURA -> serve holds the 2xx, mean",
+            _ms_value(crash["exposure_s"]["mean"]),
+            "ms",
+            _ms_value(base["exposure_s"]["mean"]),
+            "no kill",
+            None,
+            f"p99 {_ms(crash['exposure_s']['p99'])}",
+            INFO,
+        ),
+        Row(
+            SECTION,
+            f"  exposed at an instant: {crash['sends_per_s']:.0f} sends/s x mean exposure",
+            crash["exposed_at_an_instant"],
+            "events",
+            base["exposed_at_an_instant"],
+            "no kill",
+            None,
+            "what a kill costs (no idempotency key)",
+            INFO,
         ),
         Row(
             SECTION,

@@ -874,6 +874,19 @@ def test_invalid_event_is_400_naming_the_field(
     assert (record["status"], record["committed"], record["body"]) == (400, False, body)
 
 
+def test_each_request_record_says_when_it_arrived_and_when_it_was_applied(
+    sim: RunningSimulator, http: requests.Session, token: str
+) -> None:
+    """bench/crash.py times AURA's part of a send from these two stamps."""
+    before = time.time()
+    response = send(sim, http, token, alert())
+    after = time.time()
+    assert response.status_code == 200, response.text
+    [record] = sim.state.requests()
+    assert before <= record["arrived"] <= record["time"] <= after
+    assert record["committed"] is True
+
+
 @pytest.mark.parametrize("raw", ["{not json", '{"device_type_id": NaN}', "\xff"])
 def test_body_that_is_not_json_is_400(
     sim: RunningSimulator, http: requests.Session, token: str, raw: str

@@ -190,3 +190,36 @@ def test_quick_postgres_benchmark_runs_on_the_test_database() -> None:
         assert row(stored).endswith("PASS")
     assert row("closed loop, 8 clients, 1 x 200 req: PostgreSQL").endswith(("PASS", "FAIL"))
     assert row("30 presses 20 ms apart: PostgreSQL p99").endswith(("PASS", "FAIL"))
+
+
+def test_the_crash_benchmark_tells_duplicates_in_flight_from_forgotten_answers() -> None:
+    """bench/crash.py's exposure: an event AURA received just before a kill (or read a few ms
+    after it, written just before) was in flight; one it received seconds before a kill had its
+    answer back long before, so its duplicate is a receipt that failed."""
+    from bench.crash import _exposure
+
+    kill = 1000.0
+
+    def request(key: str, arrived: float) -> dict[str, object]:
+        return {"idempotency_key": key, "arrived": arrived}
+
+    received = [
+        request("once-a", 990.0),
+        request("once-b", 992.0),
+        request("in-flight", kill - 0.003),
+        request("read-after-the-kill", kill + 0.004),
+        request("forgotten", kill - 5.0),
+        request("in-flight", kill + 3.0),
+        request("read-after-the-kill", kill + 3.0),
+        request("forgotten", kill + 3.0),
+    ]
+    answered_at = {"once-a": 990.004, "once-b": 992.006, "in-flight": kill + 3.002}
+    figures = _exposure(received, answered_at, [kill])
+    assert figures["duplicates_in_flight"] == 2
+    assert figures["duplicates_not_in_flight"] == 1
+    assert figures["duplicate_arrived_before_kill_max_s"] == pytest.approx(5.0)
+    # Only events sent once count: 4 and 6 ms.
+    assert figures["exposure_s"]["mean"] == pytest.approx(0.005)
+    assert figures["exposure_s"]["count"] == 2
+    assert figures["sends_per_s"] == pytest.approx(8 / (kill + 0.004 - 990.0))
+    assert figures["exposed_at_an_instant"] == pytest.approx(figures["sends_per_s"] * 0.005)
