@@ -14,14 +14,13 @@ import psycopg
 from decoders.aura import DeviceState
 from webhook.store.postgres_connections import Connections
 from webhook.store.records import (
-    EVENT_STATES,
-    UPLINK_STATUSES,
     EventRow,
     EventState,
     Newest,
     SeenDevice,
     StoredUplink,
     UplinkStatus,
+    store_status,
     stored_uplink,
 )
 from webhook.store.sql_files import query_file
@@ -55,13 +54,7 @@ class PostgresInspection:
             )
 
         by_state, by_status, oldest = self._db.run(counts)  # one snapshot for all three
-        events = dict.fromkeys(EVENT_STATES, 0) | dict(by_state)
-        uplinks = dict.fromkeys(UPLINK_STATUSES, 0) | dict(by_status)
-        return {
-            "events": events,
-            "uplinks": uplinks,
-            "oldest_undelivered_age_s": None if oldest is None else self.clock() - oldest,
-        }
+        return store_status(by_state, by_status, oldest, self.clock())
 
     def _events(self, statement: str, params: dict[str, Any]) -> list[EventRow]:
         return [EventRow(*r) for r in self._rows(statement, params)]

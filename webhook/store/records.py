@@ -5,7 +5,7 @@ in ``migrations/sqlite/0001_initial.sql``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -106,6 +106,21 @@ class Newest(Generic[T]):
 
     total: int
     rows: tuple[T, ...]
+
+
+def store_status(
+    by_state: Iterable[tuple[str, int]],
+    by_status: Iterable[tuple[str, int]],
+    oldest_open_at: float | None,
+    now: float,
+) -> dict[str, Any]:
+    """``Store.status()`` from its three reads: every event state and uplink status counted
+    (0 where the store has none), and the age of the oldest open event."""
+    return {
+        "events": dict.fromkeys(EVENT_STATES, 0) | dict(by_state),
+        "uplinks": dict.fromkeys(UPLINK_STATUSES, 0) | dict(by_status),
+        "oldest_undelivered_age_s": None if oldest_open_at is None else now - oldest_open_at,
+    }
 
 
 @dataclass(frozen=True, slots=True)

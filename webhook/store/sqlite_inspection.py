@@ -10,14 +10,13 @@ from typing import Any
 
 from decoders.aura import DeviceState
 from webhook.store.records import (
-    EVENT_STATES,
-    UPLINK_STATUSES,
     EventRow,
     EventState,
     Newest,
     SeenDevice,
     StoredUplink,
     UplinkStatus,
+    store_status,
     stored_uplink,
 )
 from webhook.store.sql_files import query_file
@@ -35,16 +34,10 @@ class SqliteInspection:
     def status(self) -> dict[str, Any]:
         """Counts by event state and uplink status, and the age of the oldest open event."""
         with self._db.read() as conn:
-            events = dict.fromkeys(EVENT_STATES, 0)
-            events.update(conn.execute(Q["count_events_by_state"]))
-            uplinks = dict.fromkeys(UPLINK_STATUSES, 0)
-            uplinks.update(conn.execute(Q["count_uplinks_by_status"]))
+            by_state = conn.execute(Q["count_events_by_state"]).fetchall()
+            by_status = conn.execute(Q["count_uplinks_by_status"]).fetchall()
             oldest = conn.execute(Q["oldest_open_event"]).fetchone()[0]
-        return {
-            "events": events,
-            "uplinks": uplinks,
-            "oldest_undelivered_age_s": None if oldest is None else self.clock() - oldest,
-        }
+        return store_status(by_state, by_status, oldest, self.clock())
 
     def get_event(self, event_id: int) -> EventRow | None:
         row = self._db.conn().execute(Q["get_event"], {"id": event_id}).fetchone()
