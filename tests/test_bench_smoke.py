@@ -196,7 +196,7 @@ def test_the_crash_benchmark_tells_duplicates_in_flight_from_forgotten_answers()
     """bench/crash.py's exposure: an event AURA received just before a kill (or read a few ms
     after it, written just before) was in flight; one it received seconds before a kill had its
     answer back long before, so its duplicate is a receipt that failed."""
-    from bench.crash import _exposure
+    from bench.crash_analysis import exposure
 
     kill = 1000.0
 
@@ -214,7 +214,7 @@ def test_the_crash_benchmark_tells_duplicates_in_flight_from_forgotten_answers()
         request("forgotten", kill + 3.0),
     ]
     answered_at = {"once-a": 990.004, "once-b": 992.006, "in-flight": kill + 3.002}
-    figures = _exposure(received, answered_at, [kill])
+    figures = exposure(received, answered_at, [kill])
     assert figures["duplicates_in_flight"] == 2
     assert figures["duplicates_not_in_flight"] == 1
     assert figures["duplicate_arrived_before_kill_max_s"] == pytest.approx(5.0)
